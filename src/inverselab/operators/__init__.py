@@ -1,0 +1,23 @@
+"""Forward operators: every one a ``torch.nn.Module`` with an exact adjoint (see :mod:`.base`).
+
+Each module lists its public names in ``__all__``; this package re-exports them all.
+"""
+
+from . import base, blur, compressed_sensing, inpainting, mri, resampling, tomography
+from .base import *  # noqa: F403
+from .blur import *  # noqa: F403
+from .compressed_sensing import *  # noqa: F403
+from .inpainting import *  # noqa: F403
+from .mri import *  # noqa: F403
+from .resampling import *  # noqa: F403
+from .tomography import *  # noqa: F403
+
+__all__ = [
+    *base.__all__,
+    *blur.__all__,
+    *compressed_sensing.__all__,
+    *inpainting.__all__,
+    *mri.__all__,
+    *resampling.__all__,
+    *tomography.__all__,
+]
