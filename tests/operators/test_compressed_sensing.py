@@ -101,3 +101,8 @@ def test_fwht_matches_scipy_hadamard_and_full_operator_is_orthogonal():
 def test_bad_arguments_name_the_argument(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_fractional_m_points_to_fraction():
+    with pytest.raises(TypeError, match=r"fraction=0.25"):
+        SubsampledDCT((1, 8, 8), 0.25)

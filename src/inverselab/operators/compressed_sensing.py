@@ -33,6 +33,11 @@ def _num_measurements(m: int | None, fraction: float | None, n: int) -> int:
     if (m is None) == (fraction is None):
         raise ValueError(f"give exactly one of m and fraction, got m={m!r}, fraction={fraction!r}")
     if m is not None:
+        if isinstance(m, float) and 0 < m < 1:
+            raise TypeError(
+                f"m must be an integer number of measurements, got {m!r} "
+                f"(for a fraction, pass fraction={m!r})"
+            )
         return check_number("m", m, low=1, high=n, integer=True)
     fraction = check_number("fraction", fraction, low=0, high=1, low_inclusive=False)
     return max(1, round(fraction * n))
