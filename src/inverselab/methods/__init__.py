@@ -1,0 +1,150 @@
+"""Reconstruction methods: every one is called ``method(y, A)`` and returns ``x`` of ``A``'s input shape.
+
+The registry below is a table of records, resolved lazily (``"module:function"``), so listing methods is
+instant and adding one is one entry. ``get_method(name, **params)`` returns the callable with its parameters
+bound.
+
+Example:
+    >>> import torch
+    >>> from inverselab.operators import Identity
+    >>> method = get_method("adjoint")
+    >>> method(torch.ones(1, 1, 2, 2), Identity((1, 2, 2))).shape
+    torch.Size([1, 1, 2, 2])
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["MethodInfo", "METHODS", "get_method", "list_methods"]
+
+
+@dataclass(frozen=True)
+class MethodInfo:
+    """A registered reconstruction method.
+
+    Attributes:
+        name: Lowercase hyphenated name used by ``solve``, ``bench`` and ``list methods``.
+        target: ``"module:function"`` of the implementation, ``function(y, A, **params) -> x``.
+        description: One line for ``inverselab list methods``.
+        family: ``"direct"``, ``"variational"``, ``"message-passing"``, ...
+        citation: Reference for a published method (empty for textbook ones).
+        iterative: Whether the function takes ``progress`` (and shows a progress bar).
+    """
+
+    name: str
+    target: str
+    description: str
+    family: str
+    citation: str = ""
+    iterative: bool = False
+
+    def load(self) -> Callable[..., Any]:
+        module, function = self.target.split(":")
+        return getattr(importlib.import_module(module), function)
+
+
+_C = "inverselab.methods.classical"
+METHODS: dict[str, MethodInfo] = {
+    m.name: m
+    for m in [
+        MethodInfo(
+            "adjoint",
+            f"{_C}:adjoint",
+            "Adjoint A^H y, scaled by the scalar that best fits the data (a naive baseline)",
+            "direct",
+        ),
+        MethodInfo(
+            "zero-filled",
+            f"{_C}:zero_filled",
+            "MRI: inverse FFT of the zero-filled k-space (root-sum-of-squares over coils), magnitude",
+            "direct",
+        ),
+        MethodInfo(
+            "fbp",
+            f"{_C}:fbp",
+            "CT: filtered back-projection (Ram-Lak, Shepp-Logan, cosine or Hann filter)",
+            "direct",
+            "Kak & Slaney, Principles of Computerized Tomographic Imaging, 1988",
+        ),
+        MethodInfo(
+            "tikhonov-cg",
+            f"{_C}:tikhonov_cg",
+            "Tikhonov: min ||Ax-y||^2/2 + lam ||x||^2/2 by conjugate gradients",
+            "variational",
+            "Hestenes & Stiefel 1952; Tikhonov 1963",
+            iterative=True,
+        ),
+        MethodInfo(
+            "ista-wavelet",
+            f"{_C}:ista_wavelet",
+            "ISTA for min ||Ax-y||^2/2 + lam ||W x||_1, W an orthonormal Daubechies wavelet",
+            "variational",
+            "Daubechies, Defrise & De Mol, CPAM 2004",
+            iterative=True,
+        ),
+        MethodInfo(
+            "fista-wavelet",
+            f"{_C}:fista_wavelet",
+            "FISTA for min ||Ax-y||^2/2 + lam ||W x||_1, W an orthonormal Daubechies wavelet",
+            "variational",
+            "Beck & Teboulle, SIAM J. Imaging Sci. 2009",
+            iterative=True,
+        ),
+        MethodInfo(
+            "ista-l1",
+            f"{_C}:ista_l1",
+            "ISTA for the LASSO min ||Ax-y||^2/2 + lam ||x||_1 (sparse vectors)",
+            "variational",
+            "Daubechies, Defrise & De Mol, CPAM 2004",
+            iterative=True,
+        ),
+        MethodInfo(
+            "fista-l1",
+            f"{_C}:fista_l1",
+            "FISTA for the LASSO min ||Ax-y||^2/2 + lam ||x||_1 (sparse vectors)",
+            "variational",
+            "Beck & Teboulle, SIAM J. Imaging Sci. 2009",
+            iterative=True,
+        ),
+        MethodInfo(
+            "tv-pdhg",
+            f"{_C}:tv_pdhg",
+            "Total variation: min ||Ax-y||^2/2 + lam TV(x) by primal-dual hybrid gradient (no inner loop)",
+            "variational",
+            "Rudin, Osher & Fatemi 1992; Chambolle & Pock, JMIV 2011",
+            iterative=True,
+        ),
+        MethodInfo(
+            "amp",
+            f"{_C}:amp",
+            "Approximate message passing with soft thresholding and Onsager correction (Gaussian A)",
+            "message-passing",
+            "Donoho, Maleki & Montanari, PNAS 2009",
+            iterative=True,
+        ),
+    ]
+}
+
+
+def list_methods() -> list[str]:
+    """Names of all registered methods, sorted."""
+    return sorted(METHODS)
+
+
+def get_method(name: str, **params: Any) -> Callable[..., Any]:
+    """The method called ``name`` with ``params`` bound: ``method(y, A) -> x``.
+
+    Raises:
+        ValueError: ``name`` is not registered (the message lists the valid names).
+    """
+    if name not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(list_methods())}; got {name!r}")
+    fn = METHODS[name].load()
+    bound = functools.partial(fn, **params)
+    functools.update_wrapper(bound, fn)
+    return bound

@@ -1,0 +1,351 @@
+"""Named problems: small declarative records of (operator, noise, data, metric, methods).
+
+A preset builds a :class:`Problem` (truth, operator, measurement) from a signal, a size and a seed; the same
+preset, signal and seed always give the same problem. ``inverselab list presets`` prints them.
+
+Example:
+    >>> p = get_preset("denoise-sigma25")
+    >>> p.default_method, p.metric
+    ('tv-pdhg', 'psnr')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ._checks import check_number
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+    from .operators import LinearOperator
+
+__all__ = ["Preset", "Problem", "PRESETS", "get_preset", "list_presets", "make_problem"]
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named inverse problem.
+
+    Attributes:
+        name: Lowercase hyphenated name, e.g. ``"deblur-gauss"``.
+        description: One line shown by ``inverselab list presets``.
+        kind: ``"image"`` (signals ``(1, C, H, W)`` in [0, 1]) or ``"vector"`` (sparse vectors ``(1, n)``).
+        build: ``build(shape, generator) -> (A, noise)``: the operator for a signal of ``shape`` (no batch dim)
+            and the noise model. Random parts (masks, matrices) draw from ``generator``.
+        methods: Sensible classical methods; the first is the default (the best of them, measured).
+        baseline: The naive direct method the default must beat.
+        size: Default image side length (or vector length for ``"vector"``).
+        sample: Default test signal (a scikit-image sample name, ``"shepp_logan"``, or ``"bernoulli-gaussian"``).
+        metric: Headline metric: ``"psnr"`` or ``"nmse_db"``.
+        data_range: PSNR/SSIM data range: a number, or ``"max"`` for the fastMRI convention.
+        params: Per-method keyword arguments tuned for this preset (e.g. regularization weights).
+    """
+
+    name: str
+    description: str
+    kind: str
+    build: Callable[..., tuple[LinearOperator, Any]]
+    methods: tuple[str, ...]
+    baseline: str
+    size: int = 128
+    sample: str = "camera"
+    metric: str = "psnr"
+    data_range: float | str = 1.0
+    params: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def default_method(self) -> str:
+        return self.methods[0]
+
+    def method_params(self, method: str) -> dict[str, Any]:
+        """Keyword arguments tuned for ``method`` on this preset (empty if none)."""
+        return dict(self.params.get(method, {}))
+
+
+@dataclass
+class Problem:
+    """One instance of a preset: ``y = noise(A(x_true))``."""
+
+    preset: Preset
+    x_true: torch.Tensor
+    A: LinearOperator
+    y: torch.Tensor
+    noise: Any
+    seed: int
+
+
+# --- builders (imports inside, so listing presets does not import torch) -----------------------------------
+def _denoise(sigma: float):
+    def build(shape, generator):
+        from .noise import GaussianNoise
+        from .operators import Identity
+
+        return Identity(shape), GaussianNoise(sigma)
+
+    return build
+
+
+def _deblur(shape, generator):
+    from .noise import GaussianNoise
+    from .operators import Blur, gaussian_kernel
+
+    return Blur(shape, gaussian_kernel(2.0)), GaussianNoise(0.01)
+
+
+def _inpaint(shape, generator):
+    from .noise import GaussianNoise
+    from .operators.inpainting import Inpainting, random_mask
+
+    return Inpainting(shape, random_mask(shape[-2:], 0.5, generator=generator)), GaussianNoise(0.01)
+
+
+def _sr(shape, generator):
+    from .noise import GaussianNoise
+    from .operators import Downsampling
+
+    return Downsampling(shape, 4), GaussianNoise(0.01)
+
+
+def _cs_sparse(shape, generator):
+    from .noise import NoNoise
+    from .operators import GaussianMatrix
+
+    return GaussianMatrix(shape, 250, generator=generator, normalize_columns=True), NoNoise()
+
+
+def _cs_image(shape, generator):
+    from .noise import GaussianNoise
+    from .operators import SubsampledDCT
+
+    # A quarter of the coefficients: the lowest 5% of frequencies always, the rest uniformly at random.
+    return SubsampledDCT(shape, fraction=0.25, low_fraction=0.05, generator=generator), GaussianNoise(0.01)
+
+
+def _mri(shape, generator):
+    from .noise import GaussianNoise
+    from .operators import MRI
+    from .operators.mri import random_kspace_mask
+
+    mask = random_kspace_mask(shape[-2:], 4, 0.08, generator=generator)
+    return MRI(shape[-2:], mask), GaussianNoise(0.01)
+
+
+def _mri_multicoil(shape, generator):
+    from .noise import GaussianNoise
+    from .operators import MultiCoilMRI, coil_sensitivity_maps
+    from .operators.mri import equispaced_kspace_mask
+
+    maps = coil_sensitivity_maps(8, shape[-2:])
+    mask = equispaced_kspace_mask(shape[-2:], 8, 0.04, generator=generator)
+    return MultiCoilMRI(maps, mask), GaussianNoise(0.005)
+
+
+def _ct(angles: Callable[[], Any]):
+    def build(shape, generator):
+        from .noise import GaussianNoise
+        from .operators import ParallelBeamCT
+
+        A = ParallelBeamCT(shape[-1], angles())
+        # 1% of the typical ray sum of a unit-intensity image spanning the field of view.
+        return A, GaussianNoise(0.01 * shape[-1] * 0.5)
+
+    return build
+
+
+def _sparse_angles():
+    from .operators import sparse_view_angles
+
+    return sparse_view_angles(60)
+
+
+def _limited_angles():
+    from .operators import limited_angle_angles
+
+    return limited_angle_angles(90.0, 90)
+
+
+_IMAGE_METHODS = ("tv-pdhg", "fista-wavelet", "ista-wavelet", "tikhonov-cg", "adjoint")
+
+PRESETS: dict[str, Preset] = {
+    p.name: p
+    for p in [
+        Preset(
+            "denoise-sigma25",
+            "Gaussian denoising, sigma = 25/255, grayscale",
+            "image",
+            _denoise(25 / 255),
+            ("tv-pdhg", "fista-wavelet", "ista-wavelet", "adjoint"),
+            baseline="adjoint",
+        ),
+        Preset(
+            "deblur-gauss",
+            "Gaussian blur (sigma 2 px, circular) + noise 0.01",
+            "image",
+            _deblur,
+            _IMAGE_METHODS,
+            baseline="adjoint",
+        ),
+        Preset(
+            "inpaint-half",
+            "Inpainting: a random half of the pixels observed, noise 0.01",
+            "image",
+            _inpaint,
+            ("tv-pdhg", "fista-wavelet", "ista-wavelet", "adjoint"),
+            baseline="adjoint",
+        ),
+        Preset(
+            "sr-x4",
+            "Super-resolution x4: Gaussian anti-aliasing + decimation, noise 0.01",
+            "image",
+            _sr,
+            _IMAGE_METHODS,
+            baseline="adjoint",
+        ),
+        Preset(
+            "cs-sparse-250x500",
+            "Compressed sensing of Bernoulli(0.1)-Gaussian vectors, 250x500 Gaussian matrix, noiseless",
+            "vector",
+            _cs_sparse,
+            ("amp", "fista-l1", "ista-l1", "adjoint"),
+            baseline="adjoint",
+            size=500,
+            sample="bernoulli-gaussian",
+            metric="nmse_db",
+        ),
+        Preset(
+            "cs-image-25pct",
+            "Compressed sensing of an image: 25% of its orthonormal DCT coefficients, noise 0.01",
+            "image",
+            _cs_image,
+            ("tv-pdhg", "fista-wavelet", "ista-wavelet", "adjoint"),
+            baseline="adjoint",
+        ),
+        Preset(
+            "mri-4x",
+            "Single-coil Cartesian MRI, random mask 4x (center 8%), complex noise 0.01",
+            "image",
+            _mri,
+            ("tv-pdhg", "fista-wavelet", "ista-wavelet", "zero-filled"),
+            baseline="zero-filled",
+            sample="shepp_logan",
+            data_range="max",
+        ),
+        Preset(
+            "mri-8x-multicoil",
+            "8-coil Cartesian MRI, equispaced mask 8x (center 4%), complex noise 0.005",
+            "image",
+            _mri_multicoil,
+            ("tv-pdhg", "fista-wavelet", "ista-wavelet", "zero-filled"),
+            baseline="zero-filled",
+            sample="shepp_logan",
+            data_range="max",
+        ),
+        Preset(
+            "ct-sparse-60",
+            "Parallel-beam CT, 60 angles over 180 degrees, noise 1% of the mean ray sum",
+            "image",
+            _ct(_sparse_angles),
+            ("tv-pdhg", "fista-wavelet", "tikhonov-cg", "fbp"),
+            baseline="fbp",
+            sample="shepp_logan",
+        ),
+        Preset(
+            "ct-limited-90",
+            "Parallel-beam CT, limited angle: 90 angles over 90 degrees, noise 1% of the mean ray sum",
+            "image",
+            _ct(_limited_angles),
+            ("tv-pdhg", "fista-wavelet", "tikhonov-cg", "fbp"),
+            baseline="fbp",
+            sample="shepp_logan",
+        ),
+    ]
+}
+
+
+def list_presets() -> list[str]:
+    """Names of all presets, sorted.
+
+    Example:
+        >>> "mri-4x" in list_presets()
+        True
+    """
+    return sorted(PRESETS)
+
+
+def get_preset(name: str) -> Preset:
+    """The preset called ``name``; a ``ValueError`` listing the valid names otherwise."""
+    if name not in PRESETS:
+        raise ValueError(f"preset must be one of {', '.join(list_presets())}; got {name!r}")
+    return PRESETS[name]
+
+
+def make_problem(
+    preset: str | Preset,
+    x: torch.Tensor | None = None,
+    *,
+    sample: str | None = None,
+    size: int | None = None,
+    seed: int = 0,
+    noise_sigma: float | None = None,
+) -> Problem:
+    """Build one instance of ``preset``: load/generate the signal, build the operator, simulate ``y``.
+
+    Args:
+        preset: A preset or its name.
+        x: The ground truth ``(1, C, H, W)`` (or ``(1, n)`` for vector presets); loaded from ``sample``
+            when omitted.
+        sample: Name of the test signal (see :func:`inverselab.data.load_sample`); the preset's default when
+            omitted.
+        size: Image side length (vector length for vector presets).
+        seed: Seeds the operator's random parts, the signal (when generated) and the noise.
+        noise_sigma: Replace the preset's noise by Gaussian noise of this standard deviation (methods keep
+            the parameters tuned for the preset's own noise level).
+
+    Returns:
+        The problem ``(x_true, A, y)``.
+    """
+    import torch
+
+    from .noise import make_generator
+
+    p = get_preset(preset) if isinstance(preset, str) else preset
+    seed = int(check_number("seed", seed, low=0, integer=True))
+    if size is not None:
+        size = int(check_number("size", size, low=8, high=4096, integer=True))
+    if x is None:
+        x = _load_signal(p, sample or p.sample, size or p.size, seed)
+    elif not isinstance(x, torch.Tensor):
+        raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
+    want_ndim = 2 if p.kind == "vector" else 4
+    if x.ndim != want_ndim or x.shape[0] != 1:
+        kind = "(1, n)" if p.kind == "vector" else "(1, C, H, W)"
+        raise ValueError(f"x must have shape {kind} for preset {p.name!r}, got {tuple(x.shape)}")
+    if not bool(torch.isfinite(x).all()):
+        raise ValueError("x must contain only finite values, got NaN or Inf")
+    if p.name.startswith(("mri", "ct")) and x.shape[1] != 1:
+        x = x.mean(dim=1, keepdim=True)  # MRI and CT images are single-channel
+    op_gen = make_generator(seed)
+    A, noise = p.build(tuple(x.shape[1:]), op_gen)
+    if noise_sigma is not None:
+        from .noise import GaussianNoise
+
+        noise = GaussianNoise(check_number("noise_sigma", noise_sigma, low=0))
+    noise_gen = make_generator(seed + 1_000_003)
+    with torch.no_grad():
+        y = noise(A(x), noise_gen)
+    return Problem(p, x, A, y, noise, seed)
+
+
+def _load_signal(p: Preset, sample: str, size: int, seed: int) -> torch.Tensor:
+    from . import data
+
+    if p.kind == "vector":
+        if sample != "bernoulli-gaussian":
+            raise ValueError(f"sample must be 'bernoulli-gaussian' for preset {p.name!r}, got {sample!r}")
+        from .noise import make_generator
+
+        return data.bernoulli_gaussian(1, size, 0.1, generator=make_generator(seed + 7))
+    return data.load_sample(sample, size=size, gray=True).unsqueeze(0)
