@@ -1,0 +1,103 @@
+"""Speed of the multi-coil MRI operator against the bare FFTs it needs (15 coils, 320 x 320, complex64).
+
+Issue 2 target: forward + adjoint within 1.3x of one batched ``fft2`` plus one batched ``ifft2`` of the coil
+data. Also times a plain implementation with ``fftshift`` copies (the "before" of the shift folding).
+
+Run: ``.venv/bin/python benchmarks/bench_mri.py [--repeats 50] [--threads 2] [--coils 15] [--size 320]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import statistics
+import sys
+import time
+
+import torch
+
+from inverselab.operators.mri import (
+    MultiCoilMRI,
+    coil_sensitivity_maps,
+    fft2c,
+    ifft2c,
+    random_kspace_mask,
+)
+
+
+def interleaved_times(fns: dict, repeats: int, warmup: int = 5) -> dict[str, list[float]]:
+    """Milliseconds per call of each function, timed round-robin so that load changes hit all alike."""
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    times = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(1e3 * (time.perf_counter() - start))
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=50)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--coils", type=int, default=15)
+    parser.add_argument("--size", type=int, default=320)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    C, N = args.coils, args.size
+
+    maps = coil_sensitivity_maps(C, (N, N), dtype=torch.complex64)
+    mask = random_kspace_mask((N, N), 4, 0.08, generator=0)
+    A = MultiCoilMRI(maps, mask)
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(1, 1, N, N, dtype=torch.complex64, generator=gen)
+    y = A(x)
+    coil_data = torch.randn(1, C, N, N, dtype=torch.complex64, generator=gen)
+    m = mask.to(torch.complex64)
+    maps_conj = maps.conj()
+
+    def plain_forward():
+        return m * fft2c(maps * x)
+
+    def plain_adjoint():
+        return (maps_conj * ifft2c(m * y)).sum(1, keepdim=True)
+
+    fns = {
+        "bare fft2": lambda: torch.fft.fft2(coil_data, norm="ortho"),
+        "bare ifft2": lambda: torch.fft.ifft2(coil_data, norm="ortho"),
+        "forward": lambda: A(x),
+        "adjoint": lambda: A.adjoint(y),
+        "plain forward (fftshift)": plain_forward,
+        "plain adjoint (fftshift)": plain_adjoint,
+    }
+    with torch.no_grad():
+        times = interleaved_times(fns, args.repeats)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    low = {k: min(v) for k, v in times.items()}
+
+    print(f"$ {shlex.join([sys.executable, *sys.argv])}")
+    print(
+        f"torch {torch.__version__}, threads {torch.get_num_threads()}, "
+        f"{C} coils x {N}x{N} complex64, 4x mask"
+    )
+    print(f"{'':28s} {'median ms':>10s} {'min ms':>8s}")
+    for k in fns:
+        print(f"{k:28s} {med[k]:10.2f} {low[k]:8.2f}")
+    bare = med["bare fft2"] + med["bare ifft2"]
+    ours = med["forward"] + med["adjoint"]
+    plain = med["plain forward (fftshift)"] + med["plain adjoint (fftshift)"]
+    bare_min = low["bare fft2"] + low["bare ifft2"]
+    ours_min = low["forward"] + low["adjoint"]
+    print(f"forward + adjoint: {ours:.2f} ms vs bare FFTs {bare:.2f} ms -> ratio {ours / bare:.2f} (median)")
+    print(
+        f"                   {ours_min:.2f} ms vs bare FFTs {bare_min:.2f} ms -> "
+        f"ratio {ours_min / bare_min:.2f} (min)"
+    )
+    print(f"plain fftshift implementation: {plain:.2f} ms -> ratio {plain / bare:.2f} (median)")
+
+
+if __name__ == "__main__":
+    main()
