@@ -193,6 +193,8 @@ def test_bad_inputs_name_the_argument():
         MRI((8, 8), torch.full((8, 8), 0.5))
     with pytest.raises(ValueError, match="maps"):
         MultiCoilMRI(maps[0], mask)
+    with pytest.raises(ValueError, match="shape"):
+        MRI((2, 8, 8), mask)
     A = MultiCoilMRI(maps, mask)
     with pytest.raises(ValueError, match="x"):
         A(torch.zeros(1, 2, 8, 8))

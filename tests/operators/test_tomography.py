@@ -81,6 +81,16 @@ def test_batch_matches_single_images_and_float32():
         assert torch.allclose(z[b : b + 1], A.adjoint(y[b : b + 1]), rtol=0, atol=1e-12)
 
 
+def test_products_equal_the_scipy_matrix():
+    A = ParallelBeamCT(20, sparse_view_angles(9))
+    x = torch.rand(3, 1, 20, 20, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+    M = A.scipy_matrix()
+    ref = (M @ x.reshape(3, -1).numpy().T).T.reshape(3, *A.out_shape)
+    assert np.abs(A(x).numpy() - ref).max() < 1e-12
+    assert (A.scipy_matrix(transpose=True) != M.T.tocsr()).nnz == 0
+    assert M.nnz == A.nnz and M.dtype == np.float32
+
+
 def test_autograd_gradient_is_the_adjoint():
     A = ParallelBeamCT(16, sparse_view_angles(7))
     g = torch.Generator().manual_seed(1)

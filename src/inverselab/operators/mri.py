@@ -395,7 +395,9 @@ class MRI(_CartesianMRI):
             shape = tuple(shape)
         except TypeError:
             raise TypeError(f"shape must be a tuple (H, W) or (1, H, W), got {shape!r}") from None
-        if len(shape) == 3 and shape[0] == 1:
+        if len(shape) == 3:
+            if shape[0] != 1:
+                raise ValueError(f"shape must be a tuple (H, W) or (1, H, W) (one channel), got {shape!r}")
             shape = shape[1:]
         H, W = _kspace_shape(shape)
         check_tensor("mask", mask, ndim=2)
