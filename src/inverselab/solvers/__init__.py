@@ -44,4 +44,8 @@ try:  # pragma: no cover
 except ImportError:
     pass
 
+# The shared result type wins over any same-named definition in the modules above.
+from ._common import SolverResult  # noqa: E402, F811
+
+__all__ = list(dict.fromkeys(__all__))
 del _admm_module, _cg_module, _pdhg_module, _pg_module

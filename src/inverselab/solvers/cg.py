@@ -30,16 +30,16 @@ def _cg_steps(apply, b: torch.Tensor, x: torch.Tensor, r: torch.Tensor):
     b_norm = torch.where(b_norm > 0, b_norm, torch.ones_like(b_norm))
     p = r.clone()
     rs = _dot(r, r)
+    tiny = torch.finfo(rs.dtype).tiny
     while True:
         Mp = apply(p)
-        curvature = _dot(p, Mp)
-        alpha = torch.where(curvature > 0, rs / torch.where(curvature > 0, curvature, 1.0), 0.0)
+        # rs = 0 (a converged item) gives alpha = beta = 0: that item stays put
+        alpha = _bcast(rs / torch.clamp(_dot(p, Mp), min=tiny), x)
         x_prev = x
-        x = x + _bcast(alpha, x) * p
-        r = r - _bcast(alpha, r) * Mp
+        x = x + alpha * p
+        r = r - alpha * Mp
         rs_new = _dot(r, r)
-        beta = torch.where(rs > 0, rs_new / torch.where(rs > 0, rs, 1.0), 0.0)
-        p = r + _bcast(beta, p) * p
+        p = r + _bcast(rs_new / torch.clamp(rs, min=tiny), p) * p
         rs = rs_new
         yield x, x_prev, r, float((torch.sqrt(rs) / b_norm).max())
 

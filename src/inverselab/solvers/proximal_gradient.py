@@ -70,6 +70,10 @@ def gradient_descent(
     A = check_operator(A)
     y = A.check_measurement(y)
     reg = Zero() if regularizer is None else _check_functional("regularizer", regularizer, "grad")
+    if not getattr(reg, "smooth", True):
+        raise TypeError(
+            f"regularizer must be smooth (have a gradient), got {type(reg).__name__}; use ista/fista"
+        )
     if step is None:
         if reg.lipschitz is None:
             raise ValueError(
