@@ -53,7 +53,7 @@ def test_solve_writes_outputs(tmp_path):
     m = json.loads((tmp_path / "metrics.json").read_text())
     for key in ["preset", "method", "psnr", "ssim", "nmse", "seconds"]:
         assert key in m
-    assert m["preset"] == "denoise-sigma25" and m["method"] == "tv-pdhg"
+    assert m["preset"] == "denoise-sigma25" and m["method"] == "tv-admm"
     rec = np.load(tmp_path / "reconstruction.npy")
     assert rec.shape == (1, 64, 64)
     assert (tmp_path / "reconstruction.png").stat().st_size > 1000
@@ -68,8 +68,21 @@ def test_solve_with_image_file(tmp_path):
     img = (np.random.default_rng(0).random((40, 50)) * 255).astype(np.uint8)
     Image.fromarray(img).save(tmp_path / "in.png")
     assert (
-        main(["solve", "deblur-gauss", "--image", str(tmp_path / "in.png"), "--size", "32", "--quiet",
-              "--method", "adjoint", "--out", str(tmp_path / "o")])
+        main(
+            [
+                "solve",
+                "deblur-gauss",
+                "--image",
+                str(tmp_path / "in.png"),
+                "--size",
+                "32",
+                "--quiet",
+                "--method",
+                "adjoint",
+                "--out",
+                str(tmp_path / "o"),
+            ]
+        )
         == 0
     )
     assert json.loads((tmp_path / "o" / "metrics.json").read_text())["shape"] == [1, 32, 32]
@@ -102,11 +115,15 @@ def test_user_mistakes_exit_2_with_one_line(args, needle, capsys, tmp_path):
 
 def test_wrong_shaped_and_nan_image(tmp_path, capsys):
     np.save(tmp_path / "bad.npy", np.zeros((2, 3, 4, 5)))
-    assert main(["solve", "denoise-sigma25", "--image", str(tmp_path / "bad.npy"), "--out", str(tmp_path)]) == 2
+    assert (
+        main(["solve", "denoise-sigma25", "--image", str(tmp_path / "bad.npy"), "--out", str(tmp_path)]) == 2
+    )
     assert "bad.npy" in capsys.readouterr().err
     arr = np.full((16, 16), np.nan)
     np.save(tmp_path / "nan.npy", arr)
-    assert main(["solve", "denoise-sigma25", "--image", str(tmp_path / "nan.npy"), "--out", str(tmp_path)]) == 2
+    assert (
+        main(["solve", "denoise-sigma25", "--image", str(tmp_path / "nan.npy"), "--out", str(tmp_path)]) == 2
+    )
     err = capsys.readouterr().err
     assert "NaN" in err or "finite" in err
 

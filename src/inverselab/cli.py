@@ -42,7 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--image", help="an image file (PNG, JPG, TIFF or NPY)")
     p_solve.add_argument("--size", type=int, help="image side length (default: the preset's)")
     p_solve.add_argument(
-        "--noise", type=float, help="Gaussian noise std replacing the preset's noise (for noise-shift studies)"
+        "--noise",
+        type=float,
+        help="Gaussian noise std replacing the preset's noise (for noise-shift studies)",
     )
     p_solve.add_argument("--seed", type=int, default=0, help="seed for the operator, signal and noise")
     p_solve.add_argument("--out", default="out", help="output directory (default: out)")

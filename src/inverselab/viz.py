@@ -2,7 +2,7 @@
 
 Example:
     >>> import torch
-    >>> to_display(torch.ones(1, 3, 4, 4) * 2).max()
+    >>> float(to_display(torch.ones(1, 3, 4, 4) * 2).max())
     1.0
 """
 
@@ -79,9 +79,7 @@ def save_comparison(
     if err.ndim == 3:
         err = err.mean(axis=2)
     fig, axes = plt.subplots(1, 4, figsize=(13, 3.6), constrained_layout=True)
-    for ax, img, t in zip(
-        axes[:3], (truth, view, rec), ("truth", view_title, "reconstruction"), strict=True
-    ):
+    for ax, img, t in zip(axes[:3], (truth, view, rec), ("truth", view_title, "reconstruction"), strict=True):
         ax.imshow(img, cmap=None if img.ndim == 3 else "gray", vmin=0, vmax=1, interpolation="nearest")
         ax.set_title(t)
         ax.set_axis_off()

@@ -120,6 +120,14 @@ METHODS: dict[str, MethodInfo] = {
             iterative=True,
         ),
         MethodInfo(
+            "tv-admm",
+            f"{_C}:tv_admm",
+            "Total variation by ADMM (z = grad x); exact FFT x-update for blur/denoising, CG otherwise",
+            "variational",
+            "Goldstein & Osher, SIAM J. Imaging Sci. 2009",
+            iterative=True,
+        ),
+        MethodInfo(
             "amp",
             f"{_C}:amp",
             "Approximate message passing with soft thresholding and Onsager correction (Gaussian A)",

@@ -13,6 +13,7 @@ import torch
 from .._checks import check_number
 from ..functionals import L1, L1Wavelet
 from ..operators.base import LinearOperator
+from ..solvers import admm_tv as _admm_tv
 from ..solvers import direct
 from ..solvers import fista as _fista
 from ..solvers import ista as _ista
@@ -31,6 +32,7 @@ __all__ = [
     "ista_l1",
     "fista_l1",
     "tv_pdhg",
+    "tv_admm",
     "amp",
 ]
 
@@ -89,7 +91,7 @@ def _wavelet_fn(solver, y, A, lam, wavelet, levels, num_iter, progress):
     while levels > 1 and (shape[-1] % 2**levels or shape[-2] % 2**levels):
         levels -= 1  # fall back to fewer levels for sizes not divisible by 2**levels
     g = L1Wavelet(lam, shape, wavelet=wavelet, levels=levels)
-    return solver(y, A, g, num_iter=num_iter, tol=1e-6, progress=progress).x
+    return solver(y, A, g, num_iter=num_iter, tol=1e-6, x0=adjoint(y, A), progress=progress).x
 
 
 def ista_wavelet(
@@ -140,8 +142,31 @@ def tv_pdhg(
     nonneg: bool = False,
     progress: bool = False,
 ) -> torch.Tensor:
-    """Isotropic TV ``min ½‖Ax - y‖² + λ TV(x)`` by PDHG (Chambolle-Pock), no inner loop."""
-    return _tv_pdhg(_check(y, A), A, lam, nonneg=nonneg, num_iter=num_iter, tol=1e-5, progress=progress).x
+    """Isotropic TV ``min ½‖Ax - y‖² + λ TV(x)`` by PDHG (Chambolle-Pock), no inner loop; starts from the
+    scaled adjoint (:func:`adjoint`)."""
+    y = _check(y, A)
+    return _tv_pdhg(
+        y, A, lam, nonneg=nonneg, num_iter=num_iter, tol=1e-5, x0=adjoint(y, A), progress=progress
+    ).x
+
+
+def tv_admm(
+    y: torch.Tensor,
+    A: LinearOperator,
+    lam: float = 0.02,
+    num_iter: int = 100,
+    cg_iter: int = 10,
+    rho: float | None = None,
+    progress: bool = False,
+) -> torch.Tensor:
+    """Isotropic TV by ADMM with the splitting ``z = ∇x``: exact FFT x-update for Fourier-diagonal operators
+    (blur, denoising), ``cg_iter`` warm-started CG iterations otherwise. Starts from the scaled adjoint
+    (:func:`adjoint`); ``rho`` defaults to the solver's (``5 λ``)."""
+    y = _check(y, A)
+    x0 = adjoint(y, A)
+    return _admm_tv(
+        y, A, lam, rho=rho, cg_iter=cg_iter, num_iter=num_iter, tol=1e-5, x0=x0, progress=progress
+    ).x
 
 
 def amp(

@@ -1,7 +1,8 @@
 """Operator base classes, operator algebra and the adjoint (dot) test.
 
-Every forward model is a :class:`torch.nn.Module` acting on batched tensors ``(B, *in_shape)`` and returning
-``(B, *out_shape)``; the batch dimension is free. Buffers (masks, kernels, sensitivity maps) move with ``.to()``.
+Every forward model is a :class:`torch.nn.Module` acting on batched tensors ``(B, *in_shape)`` and
+returning ``(B, *out_shape)``; the batch dimension is free. Buffers (masks, kernels, sensitivity maps) move
+with ``.to()``.
 Operators compute in the dtype of their input and cast their buffers to it.
 """
 
@@ -96,7 +97,7 @@ class Operator(nn.Module):
         return check_tensor(name, y, ndim=len(self.out_shape) + 1, shape=self.out_shape)
 
     def reference_tensor(self) -> torch.Tensor | None:
-        """A buffer or parameter of the operator (or its children), used to pick a device; ``None`` if none."""
+        """A buffer or parameter of the operator (or its children), to pick a device (``None`` if none)."""
         for t in self.buffers():
             return t
         for t in self.parameters():
@@ -317,7 +318,7 @@ class Scaled(LinearOperator):
         return f"scale={self.scale}"
 
 
-# --- tools ---------------------------------------------------------------------------------------------------
+# --- tools ---------------------------------------------------------------------------------------------
 def _draw(
     shape: tuple[int, ...], is_complex: bool, dtype: torch.dtype, device: torch.device, gen: torch.Generator
 ) -> torch.Tensor:
