@@ -2,8 +2,8 @@
 
 Checks, for each operator and for float32/float64 (complex where the domain is complex): the dot test,
 linearity, ``normal``, batch independence, the dense matrix (when the factory gives one), the algebra
-(``A.H``, ``A @ B``, ``A + B``, ``c * A``) against dense matrices, ``gradcheck`` in float64, the power-iteration
-norm against the largest singular value, and ``.to()`` round trips.
+(``A.H``, ``A @ B``, ``A + B``, ``c * A``) against dense matrices, ``gradcheck`` in float64, the
+power-iteration norm against the largest singular value, and ``.to()`` round trips.
 """
 
 from __future__ import annotations

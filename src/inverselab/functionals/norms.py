@@ -20,6 +20,11 @@ def soft_threshold(x: torch.Tensor, threshold: float | torch.Tensor) -> torch.Te
         >>> soft_threshold(torch.tensor([-2.0, 0.5, 3.0]), 1.0)
         tensor([-1.,  0.,  2.])
     """
+    if isinstance(threshold, torch.Tensor):
+        if threshold.is_complex() or bool((threshold < 0).any()) or not bool(torch.isfinite(threshold).all()):
+            raise ValueError("threshold must be real, finite and nonnegative, got a tensor with other values")
+    else:
+        check_number("threshold", threshold, low=0)
     if not x.is_complex():
         return torch.sign(x) * torch.clamp(torch.abs(x) - threshold, min=0)
     mag = torch.abs(x)

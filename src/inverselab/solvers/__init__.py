@@ -28,24 +28,10 @@ __all__ = [
     "stacked_norm",
 ]
 
-# Direct methods and AMP are written separately; re-export them once they exist.
-try:  # pragma: no cover - depends on which modules have landed
-    from . import direct
-    from .direct import *  # noqa: F403
+from . import amp as _amp_module
+from . import direct
+from .amp import *  # noqa: F403
+from .direct import *  # noqa: F403
 
-    __all__ += list(direct.__all__)
-except ImportError:
-    pass
-try:  # pragma: no cover
-    from . import amp as _amp_module
-    from .amp import *  # noqa: F403
-
-    __all__ += list(_amp_module.__all__)
-except ImportError:
-    pass
-
-# The shared result type wins over any same-named definition in the modules above.
-from ._common import SolverResult  # noqa: E402, F811
-
-__all__ = list(dict.fromkeys(__all__))
-del _admm_module, _cg_module, _pdhg_module, _pg_module
+__all__ += [name for name in (*_amp_module.__all__, *direct.__all__) if name not in __all__]
+del _admm_module, _cg_module, _pdhg_module, _pg_module, _amp_module

@@ -22,7 +22,8 @@ from statistics import NormalDist
 
 import torch
 
-from .._checks import check_choice, check_number, check_tensor
+from .._checks import check_choice, check_number
+from ..functionals.norms import soft_threshold
 from ..operators.base import LinearOperator
 from ._common import Monitor, SolverResult
 
@@ -52,37 +53,6 @@ class StateEvolution:
     mse: list[float]
     nmse_db: list[float]
     tau: list[float]
-
-
-def soft_threshold(x: torch.Tensor, threshold: float | torch.Tensor) -> torch.Tensor:
-    """Soft thresholding ``eta(x; theta) = sign(x) max(|x| - theta, 0)``, the prox of ``theta ‖·‖₁``.
-
-    For complex ``x`` the modulus is shrunk and the phase kept.
-
-    Args:
-        x: Input tensor.
-        threshold: Nonnegative threshold: a number, or a tensor broadcastable to ``x`` (e.g. one per item).
-
-    Returns:
-        The thresholded tensor, same shape and dtype as ``x``.
-
-    Example:
-        >>> import torch
-        >>> soft_threshold(torch.tensor([-2.0, -0.5, 0.0, 0.5, 3.0]), 1.0)
-        tensor([-1., -0.,  0.,  0.,  2.])
-    """
-    check_tensor("x", x, finite=False)
-    if isinstance(threshold, torch.Tensor):
-        if threshold.is_complex() or bool((threshold < 0).any()) or not bool(torch.isfinite(threshold).all()):
-            raise ValueError("threshold must be real, finite and nonnegative, got a tensor with other values")
-        threshold = threshold.to(device=x.device)
-    else:
-        check_number("threshold", threshold, low=0)
-    if x.is_complex():
-        mag = torch.abs(x)
-        scale = torch.clamp(1 - threshold / torch.clamp(mag, min=torch.finfo(mag.dtype).tiny), min=0)
-        return x * scale
-    return torch.sign(x) * torch.clamp(torch.abs(x) - threshold, min=0)
 
 
 def _batch_norm2(x: torch.Tensor) -> torch.Tensor:
