@@ -13,9 +13,9 @@ import argparse
 import shlex
 import statistics
 import sys
-import time
 
 import torch
+from _timing import interleaved_times
 
 from inverselab.operators.mri import (
     MultiCoilMRI,
@@ -24,20 +24,6 @@ from inverselab.operators.mri import (
     ifft2c,
     random_kspace_mask,
 )
-
-
-def interleaved_times(fns: dict, repeats: int, warmup: int = 5) -> dict[str, list[float]]:
-    """Milliseconds per call of each function, timed round-robin so that load changes hit all alike."""
-    for fn in fns.values():
-        for _ in range(warmup):
-            fn()
-    times = {name: [] for name in fns}
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            start = time.perf_counter()
-            fn()
-            times[name].append(1e3 * (time.perf_counter() - start))
-    return times
 
 
 def main() -> None:
@@ -81,7 +67,7 @@ def main() -> None:
         "plain adjoint (fftshift)": plain_adjoint,
     }
     with torch.no_grad():
-        times = interleaved_times(fns, args.repeats)
+        times = interleaved_times(fns, args.repeats, warmup=5)
     med = {k: statistics.median(v) for k, v in times.items()}
     low = {k: min(v) for k, v in times.items()}
 

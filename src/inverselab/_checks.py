@@ -106,3 +106,22 @@ def check_choice(name: str, value: object, choices: Sequence[str]) -> str:
     if value not in choices:
         raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
     return value  # type: ignore[return-value]
+
+
+def check_binary_mask(name: str, mask: object) -> torch.Tensor:
+    """Check that ``mask`` is a bool or 0/1 real tensor and return it as a bool tensor.
+
+    Example:
+        >>> import torch
+        >>> check_binary_mask("mask", torch.tensor([0.0, 1.0])).tolist()
+        [False, True]
+    """
+    check_tensor(name, mask)
+    if mask.is_complex():
+        raise TypeError(f"{name} must be a bool or 0/1 real tensor, got dtype {mask.dtype}")
+    if mask.dtype != torch.bool:
+        if not bool(((mask == 0) | (mask == 1)).all()):
+            bad = mask[(mask != 0) & (mask != 1)][0].item()
+            raise ValueError(f"{name} must contain only 0 and 1 (or be bool), got the value {bad}")
+        mask = mask != 0
+    return mask

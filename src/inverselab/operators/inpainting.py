@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import torch
 
-from .._checks import check_number, check_tensor
+from .._checks import check_binary_mask, check_number, check_tensor
 from ..noise import make_generator
 from .base import LinearOperator
 from .blur import _image_shape
@@ -44,13 +44,7 @@ class Inpainting(LinearOperator):
         check_tensor("mask", mask)
         if tuple(mask.shape) not in (shape[1:], shape):
             raise ValueError(f"mask must have shape {shape[1:]} or {shape}, got shape {tuple(mask.shape)}")
-        if mask.is_complex():
-            raise TypeError(f"mask must be a bool or 0/1 real tensor, got dtype {mask.dtype}")
-        if mask.dtype != torch.bool:
-            if not bool(((mask == 0) | (mask == 1)).all()):
-                bad = mask[(mask != 0) & (mask != 1)][0].item()
-                raise ValueError(f"mask must contain only 0 and 1 (or be bool), got the value {bad}")
-            mask = mask != 0
+        mask = check_binary_mask("mask", mask)
         if mask.ndim == 2:
             mask = mask[None]
         self.register_buffer("mask", mask.detach().clone())

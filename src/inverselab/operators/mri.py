@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 import torch
 
-from .._checks import check_number, check_tensor
+from .._checks import check_binary_mask, check_number, check_tensor
 from ..noise import make_generator
 from .base import LinearOperator, complex_dtype_of, real_dtype_of
 
@@ -238,13 +238,7 @@ def _check_mask(mask: object, shape: tuple[int, int]) -> torch.Tensor:
     check_tensor("mask", mask, ndim=2)
     if tuple(mask.shape) != shape:
         raise ValueError(f"mask must have shape {shape}, got shape {tuple(mask.shape)}")
-    if mask.is_complex():
-        raise TypeError(f"mask must be a bool or 0/1 real tensor, got dtype {mask.dtype}")
-    if mask.dtype != torch.bool:
-        if not bool(((mask == 0) | (mask == 1)).all()):
-            bad = mask[(mask != 0) & (mask != 1)][0].item()
-            raise ValueError(f"mask must contain only 0 and 1 (or be bool), got the value {bad}")
-        mask = mask != 0
+    mask = check_binary_mask("mask", mask)
     return mask.detach().clone()
 
 
