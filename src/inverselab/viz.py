@@ -80,7 +80,15 @@ def save_comparison(
         err = err.mean(axis=2)
     fig, axes = plt.subplots(1, 4, figsize=(13, 3.6), constrained_layout=True)
     for ax, img, t in zip(axes[:3], (truth, view, rec), ("truth", view_title, "reconstruction"), strict=True):
-        ax.imshow(img, cmap=None if img.ndim == 3 else "gray", vmin=0, vmax=1, interpolation="nearest")
+        aspect = "auto" if t == "sinogram" else "equal"  # angles x detectors: stretch to the panel
+        ax.imshow(
+            img,
+            cmap=None if img.ndim == 3 else "gray",
+            vmin=0,
+            vmax=1,
+            interpolation="nearest",
+            aspect=aspect,
+        )
         ax.set_title(t)
         ax.set_axis_off()
     im = axes[3].imshow(err, cmap="magma", vmin=0, vmax=max(float(err.max()), 1e-6))
