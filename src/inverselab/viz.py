@@ -40,13 +40,14 @@ def to_display(x: torch.Tensor, clip: bool = True) -> np.ndarray:
 def measurement_view(y: torch.Tensor, A) -> tuple[np.ndarray, str]:
     """A picture of the measurement: the image itself for image-to-image operators, the log-magnitude of
     k-space for MRI (first coil), the sinogram for CT, the normalized adjoint otherwise."""
+    from .operators.tomography import ParallelBeamCT
+
     y = y.detach()
-    name = type(A).__name__
     if y.ndim == 4 and A.out_complex:
         return to_display(torch.log1p(y[0, :1].abs() / (y.abs().max() + 1e-12) * 1e3), clip=False), (
             "k-space (log magnitude)"
         )
-    if name == "ParallelBeamCT":
+    if isinstance(A, ParallelBeamCT):
         return to_display(y[0], clip=False), "sinogram"
     if y.ndim == 4 and tuple(A.out_shape) == tuple(A.in_shape):
         return to_display(y[0]), "measurement"

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import torch
 
 from .._checks import check_number, check_tensor
-from ..functionals.base import squared_norm, to_domain
+from ..functionals.base import Functional, squared_norm, to_domain
 from ..operators.base import Identity, LinearOperator
 
 __all__ = ["SolverResult"]
@@ -113,6 +113,13 @@ class Monitor:
         if not self.history["objective"]:
             del self.history["objective"]
         return SolverResult(x=x, history=self.history, num_iter=self.iterations, converged=self.converged)
+
+
+def check_functional(name: str, g: object, need: str) -> Functional:
+    """Raise a ``TypeError`` naming ``name`` unless ``g`` has ``value()`` and the method ``need``."""
+    if not hasattr(g, need) or not hasattr(g, "value"):
+        raise TypeError(f"{name} must be a functional with value() and {need}(), got {type(g).__name__}")
+    return g  # type: ignore[return-value]
 
 
 def check_operator(A: object) -> LinearOperator:

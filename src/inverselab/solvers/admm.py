@@ -17,7 +17,15 @@ from ..functionals.base import Functional, to_domain
 from ..functionals.norms import L1, L21
 from ..functionals.total_variation import FiniteDifference
 from ..operators.base import LinearOperator, real_dtype_of
-from ._common import Monitor, SolverResult, check_operator, check_positive, initial_point, objective_l2
+from ._common import (
+    Monitor,
+    SolverResult,
+    check_functional,
+    check_operator,
+    check_positive,
+    initial_point,
+    objective_l2,
+)
 from ._common import transfer_function as _transfer_function
 from .cg import cg
 
@@ -134,8 +142,7 @@ def admm(
     """
     A = check_operator(A)
     y = A.check_measurement(y)
-    if not hasattr(g, "prox"):
-        raise TypeError(f"g must be a functional with prox(), got {type(g).__name__}")
+    g = check_functional("g", g, "prox")
     rho = check_positive("rho", rho)
     if cg_iter is not None:
         cg_iter = check_number("cg_iter", cg_iter, low=1, integer=True)

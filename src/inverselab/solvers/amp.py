@@ -23,6 +23,7 @@ from statistics import NormalDist
 import torch
 
 from .._checks import check_choice, check_number
+from ..functionals.base import squared_norm
 from ..functionals.norms import soft_threshold
 from ..operators.base import LinearOperator
 from ._common import Monitor, SolverResult
@@ -53,11 +54,6 @@ class StateEvolution:
     mse: list[float]
     nmse_db: list[float]
     tau: list[float]
-
-
-def _batch_norm2(x: torch.Tensor) -> torch.Tensor:
-    """Squared Euclidean norm of each batch item, shape ``(B,)``."""
-    return torch.sum(torch.abs(x.reshape(x.shape[0], -1)) ** 2, dim=1)
 
 
 def _expand(v: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
@@ -138,7 +134,7 @@ def amp(
                 f"x_true must have batch size {y.shape[0]} like y, got shape {tuple(x_true.shape)}"
             )
         x_true = x_true.to(y.device)
-        x_true_norm2 = max(float(_batch_norm2(x_true.double()).sum()), 1e-300)
+        x_true_norm2 = max(float(squared_norm(x_true.double()).sum()), 1e-300)
 
     m = math.prod(A.out_shape)
     batch = y.shape[0]
@@ -148,7 +144,7 @@ def amp(
     for _ in range(monitor.num_iter):
         ATz = A.adjoint(z)
         if tau_estimate == "residual":
-            tau = torch.sqrt(_batch_norm2(z) / m)
+            tau = torch.sqrt(squared_norm(z) / m)
         else:
             tau = torch.median(torch.abs(ATz).reshape(batch, -1), dim=1).values / _MAD_TO_STD
         x_prev, x = x, soft_threshold(x + ATz, _expand(alpha * tau, x))
@@ -157,7 +153,7 @@ def amp(
         z = y - A(x) + _expand(onsager, z) * z
         extra = {"tau": math.sqrt(float(torch.mean(tau.double() ** 2)))}
         if x_true is not None:
-            err = float(_batch_norm2(x.double() - x_true.double()).sum()) / x_true_norm2
+            err = float(squared_norm(x.double() - x_true.double()).sum()) / x_true_norm2
             extra["nmse_db"] = 10 * math.log10(max(err, 1e-300))
         if monitor.update(x, x_prev, None, **extra):
             break

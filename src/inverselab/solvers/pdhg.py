@@ -15,7 +15,7 @@ from ..functionals.l2 import SquaredL2
 from ..functionals.norms import L1, L21
 from ..functionals.total_variation import FiniteDifference
 from ..operators.base import Identity, LinearOperator, real_dtype_of, to_dense
-from ._common import Monitor, SolverResult, check_operator, initial_point
+from ._common import Monitor, SolverResult, check_functional, check_operator, initial_point
 from ._common import transfer_function as _transfer_function
 
 __all__ = ["pdhg", "tv_pdhg", "stacked_norm"]
@@ -169,14 +169,12 @@ def pdhg(
     if len(Fs) != len(Ks):
         raise ValueError(f"F must have one functional per operator in K ({len(Ks)}), got {len(Fs)}")
     for i, f in enumerate(Fs):
-        if not hasattr(f, "prox_conjugate"):
-            raise TypeError(f"F[{i}] must be a functional with prox_conjugate(), got {type(f).__name__}")
+        check_functional(f"F[{i}]", f, "prox_conjugate")
     for i, k in enumerate(Ks):
         if k.in_shape != Ks[0].in_shape:
             raise ValueError(f"K[{i}] must have in_shape {Ks[0].in_shape} like K[0], got {k.in_shape}")
     G = Zero() if G is None else G
-    if not hasattr(G, "prox"):
-        raise TypeError(f"G must be a functional with prox(), got {type(G).__name__}")
+    G = check_functional("G", G, "prox")
     x = Ks[0].check_input(x0, "x0").clone()
     theta = float(check_number("theta", theta, low=0, high=1))
     real = real_dtype_of(x.dtype)

@@ -12,6 +12,7 @@ from ..operators.base import LinearOperator
 from ._common import (
     Monitor,
     SolverResult,
+    check_functional,
     check_operator,
     check_positive,
     data_step,
@@ -20,12 +21,6 @@ from ._common import (
 )
 
 __all__ = ["gradient_descent", "ista", "fista"]
-
-
-def _check_functional(name: str, g: object, need: str) -> Functional:
-    if not hasattr(g, need) or not hasattr(g, "value"):
-        raise TypeError(f"{name} must be a functional with value() and {need}(), got {type(g).__name__}")
-    return g  # type: ignore[return-value]
 
 
 def gradient_descent(
@@ -69,7 +64,7 @@ def gradient_descent(
     """
     A = check_operator(A)
     y = A.check_measurement(y)
-    reg = Zero() if regularizer is None else _check_functional("regularizer", regularizer, "grad")
+    reg = Zero() if regularizer is None else check_functional("regularizer", regularizer, "grad")
     if not getattr(reg, "smooth", True):
         raise TypeError(
             f"regularizer must be smooth (have a gradient), got {type(reg).__name__}; use ista/fista"
@@ -136,7 +131,7 @@ def ista(
     """
     A = check_operator(A)
     y = A.check_measurement(y)
-    g = _check_functional("g", g, "prox")
+    g = check_functional("g", g, "prox")
     step = check_positive("step", data_step(A) if step is None else step)
     monitor = Monitor("ISTA", num_iter, tol, callback, x_true, progress)
     x = initial_point(y, A, x0)
@@ -194,7 +189,7 @@ def fista(
     """
     A = check_operator(A)
     y = A.check_measurement(y)
-    g = _check_functional("g", g, "prox")
+    g = check_functional("g", g, "prox")
     step = check_positive("step", data_step(A) if step is None else step)
     monitor = Monitor("FISTA", num_iter, tol, callback, x_true, progress)
     x = initial_point(y, A, x0)
