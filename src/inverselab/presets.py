@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ._checks import check_number
+from ._checks import check_number, check_tensor
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -41,6 +41,7 @@ class Preset:
         sample: Default test signal (a sample name or ``"bernoulli-gaussian"``).
         metric: Headline metric: ``"psnr"`` or ``"nmse_db"``.
         data_range: PSNR/SSIM data range: a number, or ``"max"`` for the fastMRI convention.
+        channels: ``1`` for single-channel physics (MRI, CT): color inputs are averaged to gray.
         params: Per-method keyword arguments tuned for this preset (e.g. regularization weights).
     """
 
@@ -54,6 +55,7 @@ class Preset:
     sample: str = "camera"
     metric: str = "psnr"
     data_range: float | str = 1.0
+    channels: int | None = None
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
@@ -269,6 +271,7 @@ PRESETS: dict[str, Preset] = {
             _mri,
             ("tv-admm", "tv-pdhg", "fista-wavelet", "ista-wavelet", "zero-filled"),
             baseline="zero-filled",
+            channels=1,
             sample="shepp_logan",
             data_range="max",
             params={
@@ -285,6 +288,7 @@ PRESETS: dict[str, Preset] = {
             _mri_multicoil,
             ("tv-admm", "tv-pdhg", "fista-wavelet", "ista-wavelet", "zero-filled"),
             baseline="zero-filled",
+            channels=1,
             sample="shepp_logan",
             data_range="max",
             params={
@@ -301,6 +305,7 @@ PRESETS: dict[str, Preset] = {
             _ct(_sparse_angles),
             ("tv-admm", "tv-pdhg", "tikhonov-cg", "fista-wavelet", "fbp"),
             baseline="fbp",
+            channels=1,
             sample="shepp_logan",
             params=_CT_PARAMS,
         ),
@@ -311,6 +316,7 @@ PRESETS: dict[str, Preset] = {
             _ct(_limited_angles),
             ("tv-admm", "tv-pdhg", "tikhonov-cg", "fista-wavelet", "fbp"),
             baseline="fbp",
+            channels=1,
             sample="shepp_logan",
             params=_CT_PARAMS,
         ),
@@ -370,16 +376,14 @@ def make_problem(
         size = int(check_number("size", size, low=8, high=4096, integer=True))
     if x is None:
         x = _load_signal(p, sample or p.sample, size or p.size, seed)
-    elif not isinstance(x, torch.Tensor):
-        raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
     want_ndim = 2 if p.kind == "vector" else 4
-    if x.ndim != want_ndim or x.shape[0] != 1:
+    if not isinstance(x, torch.Tensor) or x.ndim != want_ndim or x.shape[0] != 1:
+        check_tensor("x", x, finite=False)  # a non-tensor gets the TypeError
         kind = "(1, n)" if p.kind == "vector" else "(1, C, H, W)"
         raise ValueError(f"x must have shape {kind} for preset {p.name!r}, got {tuple(x.shape)}")
-    if not bool(torch.isfinite(x).all()):
-        raise ValueError("x must contain only finite values, got NaN or Inf")
-    if p.name.startswith(("mri", "ct")) and x.shape[1] != 1:
-        x = x.mean(dim=1, keepdim=True)  # MRI and CT images are single-channel
+    check_tensor("x", x)
+    if p.channels == 1 and x.shape[1] != 1:
+        x = x.mean(dim=1, keepdim=True)
     op_gen = make_generator(seed)
     A, noise = p.build(tuple(x.shape[1:]), op_gen)
     if noise_sigma is not None:
