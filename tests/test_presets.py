@@ -7,6 +7,8 @@ parameter fails here.
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
@@ -70,3 +72,47 @@ def test_bad_preset_arguments():
         make_problem("denoise-sigma25", torch.zeros(16, 16))
     with pytest.raises(ValueError, match="finite"):
         make_problem("denoise-sigma25", torch.full((1, 1, 8, 8), float("nan")))
+
+
+SAMPLING = {  # preset -> (knob, default, another value)
+    "mri-4x": ("acceleration", 4, 8),
+    "mri-8x-multicoil": ("acceleration", 8, 4),
+    "ct-sparse-60": ("angles", 60, 30),
+    "ct-limited-90": ("angular range (degrees)", 90, 120),
+}
+
+
+def test_sampling_knobs_are_declared():
+    assert {p.name for p in PRESETS.values() if p.sampling is not None} == set(SAMPLING)
+    for name, (knob, default, _) in SAMPLING.items():
+        assert (get_preset(name).sampling, get_preset(name).sampling_default) == (knob, default)
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLING))
+def test_default_sampling_reproduces_the_preset(name):
+    p = get_preset(name)
+    base = make_problem(p, size=32, seed=2)
+    same = make_problem(p, size=32, seed=2, sampling=p.sampling_default)
+    other = make_problem(p, size=32, seed=2, sampling=SAMPLING[name][2])
+    assert torch.equal(base.y, same.y)
+    assert base.y.shape != other.y.shape or not torch.equal(base.y, other.y)
+
+
+def test_sampling_changes_the_measurements_as_named():
+    cols = {a: int(make_problem("mri-4x", size=64, sampling=a).A.mask.sum()) for a in (2, 8)}
+    assert cols[2] > 2 * cols[8]  # ~1/2 vs ~1/8 of the k-space columns
+    assert make_problem("ct-sparse-60", size=32, sampling=15).A.num_angles == 15
+    limited = make_problem("ct-limited-90", size=32, sampling=45).A
+    assert limited.num_angles == 45
+    assert abs(float(limited.angles.max()) - math.radians(44)) < 1e-9  # one angle per degree
+
+
+def test_bad_sampling_arguments():
+    with pytest.raises(ValueError, match="sampling applies only to presets with a sampling knob"):
+        make_problem("deblur-gauss", size=16, sampling=2)
+    with pytest.raises(ValueError, match="sampling must be >= 1"):
+        make_problem("mri-4x", size=16, sampling=0.5)
+    with pytest.raises(ValueError, match="sampling must be <= 180"):
+        make_problem("ct-limited-90", size=16, sampling=200)
+    with pytest.raises(TypeError, match="sampling must be an integer"):
+        make_problem("ct-sparse-60", size=16, sampling=12.5)

@@ -35,6 +35,7 @@ class Preset:
         kind: ``"image"`` (signals ``(1, C, H, W)`` in [0, 1]) or ``"vector"`` (sparse vectors ``(1, n)``).
         build: ``build(shape, generator) -> (A, noise)``: the operator for a signal of ``shape``
             (no batch dim) and the noise model. Random parts (masks, matrices) draw from ``generator``.
+            Builders of presets with a ``sampling`` knob also take ``sampling=None`` (the preset's default).
         methods: Sensible classical methods; the first is the default (the best of them, measured).
         baseline: The naive direct method the default must beat.
         size: Default image side length (or vector length for ``"vector"``).
@@ -43,6 +44,11 @@ class Preset:
         data_range: PSNR/SSIM data range: a number, or ``"max"`` for the fastMRI convention.
         channels: ``1`` for single-channel physics (MRI, CT): color inputs are averaged to gray.
         params: Per-method keyword arguments tuned for this preset (e.g. regularization weights).
+        sampling: What ``make_problem(..., sampling=value)`` changes, or ``None`` if the preset has no such
+            knob: ``"acceleration"`` (MRI: the mask's undersampling factor, same center band),
+            ``"angles"`` (sparse-view CT: number of angles over 180 degrees) or ``"angular range (degrees)"``
+            (limited-angle CT: one angle per degree).
+        sampling_default: The knob's value that gives the preset's own problem.
     """
 
     name: str
@@ -57,6 +63,8 @@ class Preset:
     data_range: float | str = 1.0
     channels: int | None = None
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sampling: str | None = None
+    sampling_default: float | None = None
 
     @property
     def default_method(self) -> str:
@@ -126,47 +134,51 @@ def _cs_image(shape, generator):
     return SubsampledDCT(shape, fraction=0.25, low_fraction=0.05, generator=generator), GaussianNoise(0.01)
 
 
-def _mri(shape, generator):
+def _mri(shape, generator, sampling=None):
     from .noise import GaussianNoise
     from .operators import MRI
     from .operators.mri import random_kspace_mask
 
-    mask = random_kspace_mask(shape[-2:], 4, 0.08, generator=generator)
+    acceleration = 4 if sampling is None else check_number("sampling", sampling, low=1, high=1 / 0.08)
+    mask = random_kspace_mask(shape[-2:], acceleration, 0.08, generator=generator)
     return MRI(shape[-2:], mask), GaussianNoise(0.01)
 
 
-def _mri_multicoil(shape, generator):
+def _mri_multicoil(shape, generator, sampling=None):
     from .noise import GaussianNoise
     from .operators import MultiCoilMRI, coil_sensitivity_maps
     from .operators.mri import equispaced_kspace_mask
 
+    acceleration = 8 if sampling is None else check_number("sampling", sampling, low=1, high=25, integer=True)
     maps = coil_sensitivity_maps(8, shape[-2:])
-    mask = equispaced_kspace_mask(shape[-2:], 8, 0.04, generator=generator)
+    mask = equispaced_kspace_mask(shape[-2:], acceleration, 0.04, generator=generator)
     return MultiCoilMRI(maps, mask), GaussianNoise(0.005)
 
 
-def _ct(angles: Callable[[], Any]):
-    def build(shape, generator):
+def _ct(angles: Callable[[Any], Any]):
+    def build(shape, generator, sampling=None):
         from .noise import GaussianNoise
         from .operators import ParallelBeamCT
 
-        A = ParallelBeamCT(shape[-1], angles())
+        A = ParallelBeamCT(shape[-1], angles(sampling))
         # 1% of the ray sum through a unit-intensity disc across half the field of view (0.64 at 128 px).
         return A, GaussianNoise(0.01 * shape[-1] * 0.5)
 
     return build
 
 
-def _sparse_angles():
+def _sparse_angles(sampling=None):
     from .operators import sparse_view_angles
 
-    return sparse_view_angles(60)
+    num_angles = 60 if sampling is None else check_number("sampling", sampling, low=1, integer=True)
+    return sparse_view_angles(num_angles)
 
 
-def _limited_angles():
+def _limited_angles(sampling=None):
     from .operators import limited_angle_angles
 
-    return limited_angle_angles(90.0, 90)
+    span = 90 if sampling is None else check_number("sampling", sampling, low=1, high=180, integer=True)
+    return limited_angle_angles(float(span), span)  # one angle per degree
 
 
 _CT_PARAMS = {
@@ -274,6 +286,8 @@ PRESETS: dict[str, Preset] = {
             channels=1,
             sample="shepp_logan",
             data_range="max",
+            sampling="acceleration",
+            sampling_default=4,
             params={
                 "tv-admm": {"lam": 0.003, "cg_iter": 5},
                 "tv-pdhg": {"lam": 0.003, "num_iter": 500},
@@ -291,6 +305,8 @@ PRESETS: dict[str, Preset] = {
             channels=1,
             sample="shepp_logan",
             data_range="max",
+            sampling="acceleration",
+            sampling_default=8,
             params={
                 "tv-admm": {"lam": 0.001, "cg_iter": 5},
                 "tv-pdhg": {"lam": 0.001, "num_iter": 500},
@@ -307,6 +323,8 @@ PRESETS: dict[str, Preset] = {
             baseline="fbp",
             channels=1,
             sample="shepp_logan",
+            sampling="angles",
+            sampling_default=60,
             params=_CT_PARAMS,
         ),
         Preset(
@@ -318,6 +336,8 @@ PRESETS: dict[str, Preset] = {
             baseline="fbp",
             channels=1,
             sample="shepp_logan",
+            sampling="angular range (degrees)",
+            sampling_default=90,
             params=_CT_PARAMS,
         ),
     ]
@@ -349,6 +369,7 @@ def make_problem(
     size: int | None = None,
     seed: int = 0,
     noise_sigma: float | None = None,
+    sampling: float | None = None,
 ) -> Problem:
     """Build one instance of ``preset``: load/generate the signal, build the operator, simulate ``y``.
 
@@ -362,6 +383,9 @@ def make_problem(
         seed: Seeds the operator's random parts, the signal (when generated) and the noise.
         noise_sigma: Replace the preset's noise by Gaussian noise of this standard deviation (methods keep
             the parameters tuned for the preset's own noise level).
+        sampling: Set the preset's sampling knob (:attr:`Preset.sampling`, e.g. the MRI acceleration or the
+            number of CT angles) to this value; the preset's default when omitted. Presets without a knob
+            reject it.
 
     Returns:
         The problem ``(x_true, A, y)``.
@@ -385,7 +409,15 @@ def make_problem(
     if p.channels == 1 and x.shape[1] != 1:
         x = x.mean(dim=1, keepdim=True)
     op_gen = make_generator(seed)
-    A, noise = p.build(tuple(x.shape[1:]), op_gen)
+    if sampling is None:
+        A, noise = p.build(tuple(x.shape[1:]), op_gen)
+    elif p.sampling is None:
+        knobs = ", ".join(q.name for q in PRESETS.values() if q.sampling is not None)
+        raise ValueError(
+            f"sampling applies only to presets with a sampling knob ({knobs}); {p.name!r} has none"
+        )
+    else:
+        A, noise = p.build(tuple(x.shape[1:]), op_gen, sampling=sampling)
     if noise_sigma is not None:
         from .noise import GaussianNoise
 
