@@ -23,6 +23,7 @@ _SUBMODULES = (
     "metrics",
     "noise",
     "presets",
+    "bench",
 )
 
 __all__ = ["__version__", *_SUBMODULES]

@@ -1,4 +1,4 @@
-"""Command line: ``inverselab list``, ``inverselab solve``.
+"""Command line: ``inverselab list``, ``inverselab solve``, ``inverselab bench``.
 
 A user mistake (unknown name, unreadable file, bad number) prints one line on stderr and exits with code 2;
 set ``INVERSELAB_DEBUG=1`` to see the traceback instead.
@@ -50,6 +50,29 @@ def build_parser() -> argparse.ArgumentParser:
     p_solve.add_argument("--seed", type=int, default=0, help="seed for the operator, signal and noise")
     p_solve.add_argument("--out", default="out", help="output directory (default: out)")
     p_solve.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    p_bench = sub.add_parser(
+        "bench",
+        help="run a suite of presets x methods x test images; write results and reports",
+        description="Run every method of a suite on the same problems and write results.json, results.csv, "
+        "report.md and a self-contained index.html into --out. With --study, run a study instead.",
+    )
+    p_bench.add_argument("--suite", default="quick", help="quick (default, < 5 min), full, or tiny")
+    p_bench.add_argument(
+        "--study", help="phase-transition, noise-shift or sampling-shift (--suite sets its size)"
+    )
+    p_bench.add_argument("--presets", help="comma-separated presets to keep (default: all of the suite's)")
+    p_bench.add_argument("--methods", help="comma-separated methods to keep (default: each preset's)")
+    p_bench.add_argument("--num-images", type=int, help="keep the first K test images of each preset")
+    p_bench.add_argument("--seed", type=int, default=0, help="added to the suite's seeds (default 0)")
+    p_bench.add_argument("--size", type=int, help="image side length for every image preset")
+    p_bench.add_argument("--out", help="output directory (default: bench-results/<suite or study>)")
+    p_bench.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
+    p_bench.add_argument(
+        "--time-budget", type=float, help="seconds per reconstruction (default: the suite's)"
+    )
+    p_bench.add_argument("--resume", action="store_true", help="skip the records already in OUT/results.json")
+    p_bench.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
 
@@ -189,6 +212,101 @@ def _cmd_solve(args) -> int:
     return 0
 
 
+def _cmd_bench(args) -> int:
+    from .bench.studies import get_study
+    from .bench.suites import get_suite
+
+    if args.jobs < 1:
+        raise ValueError(f"--jobs must be >= 1, got {args.jobs}")
+    if args.seed < 0:
+        raise ValueError(f"--seed must be >= 0, got {args.seed}")
+    if args.time_budget is not None and not args.time_budget > 0:
+        raise ValueError(f"--time-budget must be > 0 seconds, got {args.time_budget}")
+    if args.num_images is not None and args.num_images < 1:
+        raise ValueError(f"--num-images must be >= 1, got {args.num_images}")
+    if args.size is not None and not (8 <= args.size <= 4096):
+        raise ValueError(f"--size must be between 8 and 4096, got {args.size}")
+    progress = not args.quiet and sys.stderr.isatty()
+    command = "inverselab " + " ".join(sys.argv[1:]) if sys.argv and "inverselab" in sys.argv[0] else ""
+    if args.study:
+        study = get_study(args.study)
+        if args.suite not in ("quick", "full"):
+            raise ValueError(f"--suite must be quick or full for a study, got {args.suite!r}")
+        out = Path(args.out or f"bench-results/{args.study}")
+        out.mkdir(parents=True, exist_ok=True)
+        from . import __version__
+        from .bench.report import write_study_report
+        from .bench.runner import git_commit
+
+        start = time.perf_counter()
+        result = study(
+            out,
+            suite=args.suite,
+            presets=_names(args.presets),
+            methods=_names(args.methods),
+            seed=args.seed,
+            jobs=args.jobs,
+            progress=progress,
+        )
+        meta = {"version": __version__, "git_commit": git_commit(), "seed": args.seed, "command": command}
+        meta["created"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        _, page = write_study_report(out, result, meta)
+        print(f"{result.title}: {time.perf_counter() - start:.0f} s  ->  {page}")
+        return 0
+
+    from .bench.report import summarize, write_report
+    from .bench.runner import plan, run_bench
+    from .bench.suites import NATURAL_TEST, PHANTOM_TEST
+
+    suite = get_suite(args.suite)
+    tasks = plan(
+        suite,
+        presets=_names(args.presets),
+        methods=_names(args.methods),
+        num_images=args.num_images,
+        seed=args.seed,
+        size=args.size,
+    )
+    out = Path(args.out or f"bench-results/{suite.name}")
+    meta = {
+        "suite": suite.name,
+        "suite_description": suite.description,
+        "seed": args.seed,
+        "command": command,
+        "test_images": f"natural-image presets: {', '.join(NATURAL_TEST)}; phantom presets: "
+        f"{', '.join(PHANTOM_TEST)} (scikit-image / generated; learned methods never train on them)",
+    }
+    budget = args.time_budget if args.time_budget is not None else suite.time_budget
+    start = time.perf_counter()
+    results = run_bench(
+        tasks, out, jobs=args.jobs, time_budget=budget, resume=args.resume, progress=progress, meta=meta
+    )
+    md, page = write_report(out, results)
+    records = results["records"]
+    failed = sum(r["status"] != "ok" for r in records)
+    for preset, rows in summarize(records).items():
+        best = rows[0]
+        key = "nmse_db" if "psnr" not in best.stats else "psnr"
+        if key in best.stats:
+            value = best.stats[key].mean
+            label = "PSNR" if key == "psnr" else "NMSE"
+            print(f"{preset:<20} best: {best.method:<14} {label} {value:7.2f} dB")
+    print(
+        f"{len(records)} runs ({failed} failed) in {time.perf_counter() - start:.0f} s  ->  "
+        f"{out / 'results.json'}, {md}, {page}"
+    )
+    return 0
+
+
+def _names(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise ValueError(f"expected a comma-separated list of names, got {text!r}")
+    return names
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``inverselab`` command; returns the exit code."""
     parser = build_parser()
@@ -204,6 +322,8 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         if args.command == "list":
             return _cmd_list(args)
+        if args.command == "bench":
+            return _cmd_bench(args)
         return _cmd_solve(args)
     except (UsageError, ValueError, TypeError, OSError) as err:
         if os.environ.get("INVERSELAB_DEBUG"):

@@ -1,0 +1,125 @@
+"""Benchmark suites: declarative lists of (preset, methods, test images, seeds).
+
+A suite says *what* to run; :mod:`inverselab.bench.runner` runs it and :mod:`inverselab.bench.report` writes
+the tables and pictures. Later capabilities (learned, unrolled, generative, untrained methods) add their
+methods to the entries here.
+
+Test images come from :data:`inverselab.data.TEST_SAMPLES` (scikit-image's ``camera``, ``astronaut``,
+``coins``, ``moon`` and the Shepp-Logan phantom), which learned methods never train on: training uses
+:data:`inverselab.data.TRAIN_SAMPLES` and generated phantoms (random ellipses, dead leaves).
+
+Example:
+    >>> s = get_suite("quick")
+    >>> [e.preset for e in s.entries][:2]
+    ['denoise-sigma25', 'deblur-gauss']
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["SuiteEntry", "Suite", "SUITES", "get_suite", "list_suites", "NATURAL_TEST", "PHANTOM_TEST"]
+
+#: Test images for presets tuned on natural images (grayscale), in order of use.
+NATURAL_TEST = ("camera", "astronaut", "coins", "moon")
+#: Test images for presets tuned on phantoms (MRI, CT, compressed sensing of images).
+PHANTOM_TEST = ("shepp_logan", "coins", "camera", "moon")
+
+
+@dataclass(frozen=True)
+class SuiteEntry:
+    """One preset of a suite.
+
+    Attributes:
+        preset: Preset name.
+        methods: Methods to run, in table order; ``None`` means the preset's own ``methods``.
+        images: Test signals (sample names); vector presets use ``("bernoulli-gaussian",)`` and vary the seed.
+        seeds: Seeds of the operator's random parts, the signal (when generated) and the noise.
+    """
+
+    preset: str
+    methods: tuple[str, ...] | None
+    images: tuple[str, ...]
+    seeds: tuple[int, ...] = (0,)
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A named benchmark.
+
+    Attributes:
+        name: ``quick``, ``full``, ...
+        description: One line for ``inverselab bench --help`` and the report header.
+        entries: What to run.
+        time_budget: Seconds a single reconstruction may take before it is stopped and recorded as failed.
+        size: Image side length for every image preset (``None``: each preset's own size).
+    """
+
+    name: str
+    description: str
+    entries: tuple[SuiteEntry, ...]
+    time_budget: float = 60.0
+    size: int | None = None
+
+
+def _entries(num_natural: int, num_phantom: int, vector_seeds: tuple[int, ...], seeds=(0,)):
+    from ..presets import PRESETS
+
+    out = []
+    for p in PRESETS.values():
+        if p.kind == "vector":
+            out.append(SuiteEntry(p.name, None, (p.sample,), vector_seeds))
+        elif p.sample == "camera":
+            out.append(SuiteEntry(p.name, None, NATURAL_TEST[:num_natural], seeds))
+        else:
+            out.append(SuiteEntry(p.name, None, PHANTOM_TEST[:num_phantom], seeds))
+    return tuple(out)
+
+
+def _tiny() -> Suite:
+    fast = {
+        "denoise-sigma25": ("tv-admm", "fista-wavelet", "adjoint"),
+        "cs-sparse-250x500": ("amp", "adjoint"),
+        "mri-4x": ("tv-admm", "zero-filled"),
+    }
+    entries = tuple(
+        SuiteEntry(
+            name, methods, ("bernoulli-gaussian",) if name.startswith("cs-sparse") else ("camera", "coins")
+        )
+        for name, methods in fast.items()
+    )
+    return Suite("tiny", "Three presets at 32 px, fast methods (a smoke test, seconds)", entries, 30.0, 32)
+
+
+def _suites() -> dict[str, Suite]:
+    return {
+        "quick": Suite(
+            "quick",
+            "Every preset with its classical methods, 2 test images (3 vectors) at the preset's size",
+            _entries(2, 2, (0, 1, 2)),
+            time_budget=60.0,
+        ),
+        "full": Suite(
+            "full",
+            "Every preset with every method, 4 test images x 2 seeds (10 vectors) at the preset's size",
+            _entries(4, 4, tuple(range(10)), seeds=(0, 1)),
+            time_budget=600.0,
+        ),
+        "tiny": _tiny(),
+    }
+
+
+#: The suites by name.
+SUITES: dict[str, Suite] = _suites()
+
+
+def list_suites() -> list[str]:
+    """Names of the suites."""
+    return list(SUITES)
+
+
+def get_suite(name: str) -> Suite:
+    """The suite called ``name``; a ``ValueError`` listing the valid names otherwise."""
+    if name not in SUITES:
+        raise ValueError(f"suite must be one of {', '.join(SUITES)}; got {name!r}")
+    return SUITES[name]
