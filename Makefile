@@ -6,7 +6,7 @@ PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.installed
 TORCH  ?= torch==2.13.0
 
-.PHONY: demo test test-all lint format bench-speed clean
+.PHONY: demo test test-all test-browser lint format bench-speed clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or: make PYTHON=python3 ...)"; exit 2; }
@@ -18,15 +18,17 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/inverselab list presets
-	$(VENV)/bin/inverselab solve deblur-gauss --out demo/deblur-gauss
-	$(VENV)/bin/inverselab solve ct-sparse-60 --out demo/ct-sparse-60
-	$(VENV)/bin/inverselab solve mri-4x --out demo/mri-4x
-	@echo "demo outputs in demo/*/comparison.png and demo/*/metrics.json"
+	$(VENV)/bin/inverselab bench --suite quick --out demo
+	@echo "open demo/index.html (self-contained) or read demo/report.md"
 
 test: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks examples
 	$(PY) -m pytest -q -m "not slow" -p no:cacheprovider
+
+# The HTML-report test in headless Chromium (part of `make test` wherever /usr/bin/chromium exists).
+test-browser: $(STAMP)
+	@command -v chromium >/dev/null 2>&1 || { echo "install Chromium first: apt-get install chromium"; exit 2; }
+	$(PY) -m pytest -q -m browser -p no:cacheprovider
 
 test-all: $(STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider
@@ -43,4 +45,4 @@ bench-speed: $(STAMP)
 	for f in benchmarks/*.py; do $(PY) $$f || exit 1; done
 
 clean:
-	rm -rf $(VENV) demo build src/*.egg-info
+	rm -rf $(VENV) demo bench-results build src/*.egg-info

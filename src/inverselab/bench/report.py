@@ -238,7 +238,7 @@ def _quality_time_png(preset: str, rows: list[MethodSummary]) -> bytes | None:
     pts = [m for m in rows if head in m.stats and "seconds" in m.stats]
     if not pts:
         return None
-    fig, ax = plt.subplots(figsize=(5.4, 3.5), constrained_layout=True)
+    fig, ax = plt.subplots(figsize=(5.4, 3.6), constrained_layout=True)
     for i, m in enumerate(pts):
         x = max(m.stats["seconds"].mean, 1e-4)
         y, err = m.stats[head].mean, m.stats[head].std
@@ -246,17 +246,18 @@ def _quality_time_png(preset: str, rows: list[MethodSummary]) -> bytes | None:
             x,
             y,
             yerr=err if m.stats[head].n > 1 else None,
-            fmt="o",
+            fmt="os^Dv<>ph*"[i % 10],
             color=f"C{i % 10}",
             capsize=3,
+            markersize=6,
             label=m.method,
         )
-        ax.annotate(m.method, (x, y), textcoords="offset points", xytext=(5, 4), fontsize=8)
     ax.set_xscale("log")
     ax.set_xlabel("time per reconstruction (s, log scale)")
     ax.set_ylabel("NMSE (dB, lower is better)" if head == "nmse_db" else "PSNR (dB)")
     ax.set_title(f"{preset}: quality vs time")
     ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7, loc="best", framealpha=0.85)
     if head == "nmse_db":
         ax.invert_yaxis()  # better is up in both cases
     buf = io.BytesIO()
