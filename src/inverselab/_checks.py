@@ -9,8 +9,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from numbers import Real
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
 
 
 def check_tensor(
@@ -40,6 +42,8 @@ def check_tensor(
         >>> check_tensor("y", torch.zeros(1, 1, 4, 4), ndim=4).shape
         torch.Size([1, 1, 4, 4])
     """
+    import torch
+
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
     if ndim is not None and x.ndim != ndim:
@@ -116,6 +120,8 @@ def check_binary_mask(name: str, mask: object) -> torch.Tensor:
         >>> check_binary_mask("mask", torch.tensor([0.0, 1.0])).tolist()
         [False, True]
     """
+    import torch
+
     check_tensor(name, mask)
     if mask.is_complex():
         raise TypeError(f"{name} must be a bool or 0/1 real tensor, got dtype {mask.dtype}")

@@ -31,8 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
 
-    p_list = sub.add_parser("list", help="list presets or methods")
-    p_list.add_argument("what", choices=["presets", "methods"])
+    p_list = sub.add_parser("list", help="list presets, methods, bench suites or studies")
+    p_list.add_argument("what", choices=["presets", "methods", "suites", "studies"])
     p_list.add_argument("--json", action="store_true", help="machine-readable output")
 
     p_solve = sub.add_parser("solve", help="solve one problem and write images and metrics")
@@ -102,6 +102,8 @@ def _cmd_list(args) -> int:
                 print(f"{r['name']:<{width}}  {r['description']}")
                 print(f"{'':<{width}}  methods: {', '.join(r['methods'])} (default {r['default_method']})")
         return 0
+    if args.what in ("suites", "studies"):
+        return _list_bench(args.what, args.json)
     from .methods import METHODS
 
     rows = [
@@ -115,6 +117,32 @@ def _cmd_list(args) -> int:
         for r in rows:
             cite = f"  [{r['citation']}]" if r["citation"] else ""
             print(f"{r['name']:<{width}}  {r['description']}{cite}")
+    return 0
+
+
+def _list_bench(what: str, as_json: bool) -> int:
+    if what == "suites":
+        from .bench.suites import SUITES
+
+        rows = [
+            {
+                "name": s.name,
+                "description": s.description,
+                "presets": [e.preset for e in s.entries],
+                "time_budget": s.time_budget,
+            }
+            for s in SUITES.values()
+        ]
+    else:
+        from .bench.studies import STUDIES
+
+        rows = [{"name": name, "description": desc} for name, (_, desc) in STUDIES.items()]
+    if as_json:
+        print(json.dumps(rows, indent=2))
+    else:
+        width = max(len(r["name"]) for r in rows)
+        for r in rows:
+            print(f"{r['name']:<{width}}  {r['description']}")
     return 0
 
 

@@ -5,20 +5,22 @@
   per-reconstruction time budget; failures are recorded, not fatal).
 - :mod:`~inverselab.bench.report`: ``report.md`` and a self-contained ``index.html``.
 - :mod:`~inverselab.bench.studies`: phase transition, noise shift, sampling shift.
+
+The runner (and torch) load on first use, so listing suites stays instant.
 """
 
-from .runner import Task, load_results, plan, run_bench, run_task
+from __future__ import annotations
+
+import importlib
+
 from .suites import SUITES, Suite, SuiteEntry, get_suite, list_suites
 
-__all__ = [
-    "Suite",
-    "SuiteEntry",
-    "SUITES",
-    "get_suite",
-    "list_suites",
-    "Task",
-    "plan",
-    "run_task",
-    "run_bench",
-    "load_results",
-]
+_RUNNER = ("Task", "plan", "run_task", "run_bench", "load_results")
+
+__all__ = ["Suite", "SuiteEntry", "SUITES", "get_suite", "list_suites", *_RUNNER]
+
+
+def __getattr__(name: str):
+    if name in _RUNNER:
+        return getattr(importlib.import_module(".runner", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
