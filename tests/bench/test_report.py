@@ -185,3 +185,17 @@ def test_cli_bench_errors_are_one_line(tmp_path, capsys, args, message):
     assert main(["bench", "--out", str(tmp_path), "--quiet", *args]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err
+
+
+def test_listing_suites_and_studies_does_not_import_torch():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from inverselab.cli import main;"
+        "[main(['list', w]) for w in ('presets', 'suites', 'studies')];"
+        "print('torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "quick" in out.stdout and "phase-transition" in out.stdout
+    assert out.stdout.strip().endswith("False")
