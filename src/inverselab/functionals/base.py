@@ -116,8 +116,13 @@ class Zero(Functional):
 
 
 def to_domain(x: torch.Tensor, A: object) -> torch.Tensor:
-    """Keep ``x`` real when the operator ``A`` has a real input domain (``Aᴴy`` of a real-to-complex operator
-    is defined with the real inner product ``Re<Ax, y>``, i.e. the real part)."""
-    if x.is_complex() and not getattr(A, "in_complex", True):
+    """Keep ``x`` real when ``A`` maps a real domain to complex data (``Aᴴy`` of a real-to-complex operator is
+    defined with the real inner product ``Re<Ax, y>``, i.e. the real part).
+
+    A real-to-real operator (a real matrix such as :class:`FiniteDifference`) acts on complex signals too, and
+    its adjoint of complex data is kept complex: taking the real part there would drop the imaginary half of
+    the gradient of a complex unknown (as in TV-regularized MRI).
+    """
+    if x.is_complex() and not getattr(A, "in_complex", True) and getattr(A, "out_complex", False):
         return x.real
     return x
