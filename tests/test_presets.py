@@ -12,9 +12,8 @@ import math
 import pytest
 import torch
 
-from inverselab.cli import evaluate
 from inverselab.methods import METHODS, get_method
-from inverselab.presets import PRESETS, get_preset, make_problem
+from inverselab.presets import PRESETS, evaluate, get_preset, make_problem
 
 # preset -> minimum gain of the default method over the baseline (dB of PSNR, or of NMSE for vectors)
 MARGINS = {

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 import time
@@ -146,27 +145,9 @@ def _list_bench(what: str, as_json: bool) -> int:
     return 0
 
 
-def evaluate(x_hat, x_true, preset) -> dict[str, float]:
-    """The metrics of ``x_hat`` against ``x_true`` for ``preset`` (magnitudes for complex reconstructions)."""
-    from . import metrics
-
-    x_hat = x_hat.detach()
-    x_hat = x_hat.abs() if x_hat.is_complex() else x_hat
-    x_hat = x_hat.to(x_true.dtype)
-    nmse = float(metrics.nmse(x_hat, x_true)[0])
-    out = {"nmse": nmse, "nmse_db": 10 * math.log10(max(nmse, 1e-30))}  # finite, so valid JSON
-    if preset.kind == "image":
-        out["psnr"] = float(metrics.psnr(x_hat, x_true, data_range=preset.data_range)[0])
-        out["ssim"] = float(metrics.ssim(x_hat, x_true, data_range=preset.data_range)[0])
-    else:
-        out["psnr"] = float("nan")
-        out["ssim"] = float("nan")
-    return out
-
-
 def _cmd_solve(args) -> int:
     from .methods import METHODS, get_method
-    from .presets import get_preset
+    from .presets import evaluate, get_preset
 
     preset = get_preset(args.preset)
     method_name = args.method or preset.default_method

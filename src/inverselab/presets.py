@@ -11,6 +11,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -22,7 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .operators import LinearOperator
 
-__all__ = ["Preset", "Problem", "PRESETS", "get_preset", "list_presets", "make_problem"]
+__all__ = ["Preset", "Problem", "PRESETS", "get_preset", "list_presets", "make_problem", "evaluate"]
 
 
 @dataclass(frozen=True)
@@ -426,6 +427,25 @@ def make_problem(
     with torch.no_grad():
         y = noise(A(x), noise_gen)
     return Problem(p, x, A, y, noise, seed)
+
+
+def evaluate(x_hat: torch.Tensor, x_true: torch.Tensor, preset: Preset) -> dict[str, float]:
+    """The metrics of ``x_hat`` against ``x_true`` for ``preset``: ``psnr``, ``ssim``, ``nmse``, ``nmse_db``
+    (magnitudes for complex reconstructions; PSNR and SSIM are NaN for vector presets)."""
+    from . import metrics
+
+    x_hat = x_hat.detach()
+    x_hat = x_hat.abs() if x_hat.is_complex() else x_hat
+    x_hat = x_hat.to(x_true.dtype)
+    nmse = float(metrics.nmse(x_hat, x_true)[0])
+    out = {"nmse": nmse, "nmse_db": 10 * math.log10(max(nmse, 1e-30))}  # finite, so valid JSON
+    if preset.kind == "image":
+        out["psnr"] = float(metrics.psnr(x_hat, x_true, data_range=preset.data_range)[0])
+        out["ssim"] = float(metrics.ssim(x_hat, x_true, data_range=preset.data_range)[0])
+    else:
+        out["psnr"] = float("nan")
+        out["ssim"] = float("nan")
+    return out
 
 
 def _load_signal(p: Preset, sample: str, size: int, seed: int) -> torch.Tensor:

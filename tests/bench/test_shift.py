@@ -8,9 +8,8 @@ import pytest
 import torch
 
 from inverselab.bench.shift import run_noise_shift, run_sampling_shift
-from inverselab.cli import evaluate
 from inverselab.methods import get_method
-from inverselab.presets import get_preset, make_problem
+from inverselab.presets import evaluate, get_preset, make_problem
 
 
 @pytest.fixture(autouse=True, scope="module")

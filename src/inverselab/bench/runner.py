@@ -219,8 +219,8 @@ def run_task(task: Task, out: str | Path, *, time_budget: float | None = None) -
     import torch
 
     from .. import __version__
-    from ..cli import evaluate
     from ..methods import METHODS, get_method
+    from ..presets import evaluate
     from . import pictures
 
     out = Path(out)

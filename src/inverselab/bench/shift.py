@@ -193,9 +193,8 @@ def _run_task(task: dict[str, Any]) -> dict[str, Any]:
     """One problem (preset, image, setting) solved by every method of the task (module-level for a pool)."""
     import torch
 
-    from ..cli import evaluate
     from ..methods import get_method
-    from ..presets import get_preset, make_problem
+    from ..presets import evaluate, get_preset, make_problem
 
     p = get_preset(task["preset"])
     problem = make_problem(p, sample=task["sample"], size=task["size"], seed=task["seed"], **task["setting"])
