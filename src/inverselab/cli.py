@@ -245,7 +245,7 @@ def _cmd_bench(args) -> int:
         out.mkdir(parents=True, exist_ok=True)
         from . import __version__
         from .bench.report import write_study_report
-        from .bench.runner import git_commit
+        from .bench.runner import git_commit, machine_facts
 
         start = time.perf_counter()
         result = study(
@@ -258,6 +258,7 @@ def _cmd_bench(args) -> int:
             progress=progress,
         )
         meta = {"version": __version__, "git_commit": git_commit(), "seed": args.seed, "command": command}
+        meta.update(machine=machine_facts(), jobs=args.jobs)
         meta["created"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
         _, page = write_study_report(out, result, meta)
         print(f"{result.title}: {time.perf_counter() - start:.0f} s  ->  {page}")

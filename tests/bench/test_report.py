@@ -199,3 +199,54 @@ def test_listing_suites_and_studies_does_not_import_torch():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "quick" in out.stdout and "phase-transition" in out.stdout
     assert out.stdout.strip().endswith("False")
+
+
+def test_cli_study_writes_a_self_contained_report(tmp_path, capsys, monkeypatch):
+    import io
+
+    from PIL import Image
+
+    from inverselab.bench import studies
+
+    calls = {}
+
+    def fake_study(out, **kwargs):
+        calls.update(kwargs)
+        png = out / "fake.png"
+        buf = io.BytesIO()
+        Image.new("RGB", (8, 8), (200, 10, 10)).save(buf, format="PNG")
+        png.write_bytes(buf.getvalue())
+        table = "### a table\n\n| x | y |\n|---|---:|\n| one | **2.00** |"
+        return studies.StudyResult("fake", "A fake study", "What was run: nothing.", [png], {"k": 1}, [table])
+
+    monkeypatch.setitem(studies.STUDIES, "fake", ("unused:unused", "a fake"))
+    monkeypatch.setattr(studies, "get_study", lambda name: fake_study)
+    out = tmp_path / "s"
+    args = [
+        "bench",
+        "--study",
+        "fake",
+        "--suite",
+        "full",
+        "--methods",
+        "a,b",
+        "--seed",
+        "3",
+        "--out",
+        str(out),
+    ]
+    assert main(args) == 0
+    assert calls == {
+        "suite": "full",
+        "presets": None,
+        "methods": ["a", "b"],
+        "seed": 3,
+        "jobs": 1,
+        "progress": False,
+    }
+    page = (out / "index.html").read_text()
+    assert page.count("data:image/png;base64,") == 1 and "What was run: nothing." in page
+    assert '<td class="best">2.00</td>' in page and "<h3>a table</h3>" in page
+    md = (out / "report.md").read_text()
+    assert "![fake](fake.png)" in md and "| one | **2.00** |" in md and "CPUs" in md
+    assert main(["bench", "--study", "fake", "--suite", "tiny", "--out", str(out)]) == 2

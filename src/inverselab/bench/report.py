@@ -146,7 +146,12 @@ def _header_facts(meta: dict[str, Any]) -> list[tuple[str, str]]:
         ),
         (
             "seeds",
-            f"base seed {meta.get('seed', 0)}; time budget {meta.get('time_budget')} s per reconstruction",
+            f"base seed {meta.get('seed', 0)}"
+            + (
+                f"; time budget {meta['time_budget']:g} s per reconstruction"
+                if meta.get("time_budget")
+                else ""
+            ),
         ),
         ("test images", meta.get("test_images", "")),
     ]

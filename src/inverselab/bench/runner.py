@@ -42,6 +42,7 @@ __all__ = [
     "run_bench",
     "load_results",
     "git_commit",
+    "machine_facts",
     "RESULT_FIELDS",
 ]
 
@@ -300,7 +301,8 @@ def git_commit() -> str | None:
     return _COMMIT[0]
 
 
-def _machine() -> dict[str, Any]:
+def machine_facts() -> dict[str, Any]:
+    """Python, torch, platform, CPU count and torch threads: what a timing depends on."""
     import torch
 
     return {
@@ -410,7 +412,7 @@ def run_bench(
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "jobs": jobs,
         "time_budget": time_budget,
-        "machine": _machine(),
+        "machine": machine_facts(),
         "resumed": resume and bool(records),
         **(meta or {}),
     }
