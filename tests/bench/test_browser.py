@@ -95,7 +95,7 @@ def test_report_renders_in_chromium(tmp_path):
     probed = tmp_path / "probed.html"
     probed.write_text(page.read_text().replace("</body>", _PROBE + "</body>"))
     seen = _render(probed)
-    assert seen["tables"] == 2 and seen["rows"] == 4
+    assert seen["tables"] == 1 + 2 and seen["rows"] == 2 + 4  # the overview, then one table per preset
     # 2 quality-vs-time plots; denoise: 2 images x (truth, measurement, 2 reconstructions, 2 error maps);
     # vector preset: truth and 2 reconstructions.
     assert seen["images"] == 2 + 2 * 6 + 3

@@ -7,7 +7,7 @@ import statistics
 
 import pytest
 
-from inverselab.bench.report import markdown_report, summarize, write_report
+from inverselab.bench.report import markdown_report, overview, summarize, write_report
 from inverselab.bench.runner import Task, run_bench
 from inverselab.bench.suites import Suite, SuiteEntry
 from inverselab.cli import main
@@ -141,7 +141,12 @@ def test_summary_bold_and_order():
     rows = summarize(records)["p"]
     assert [r.method for r in rows] == ["b", "a"]
     assert rows[1].stats["psnr"].mean == 21.0 and rows[1].stats["psnr"].std == pytest.approx(2**0.5)
+    records.append({**records[0], "method": "adjoint", "psnr": 10.0})
+    methods, table = overview(records)
+    assert methods == ["b", "a", "adjoint"]  # direct baselines last
+    assert table == [("p", "PSNR dB", ["**30.00**", "21.00", "10.00"])]
     md = markdown_report({"meta": {}, "records": records})
+    assert "| p | PSNR dB | **30.00** | 21.00 | 10.00 |" in md
     assert "| b | **30.00 ± 0.00** |" in md and "| a | 21.00 ± 1.41 |" in md
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "overview",
     "Stat",
     "MethodSummary",
     "summarize",
@@ -160,6 +161,51 @@ def _header_facts(meta: dict[str, Any]) -> list[tuple[str, str]]:
     return facts
 
 
+#: Direct methods, shown last in the overview (the baselines every other method must beat).
+_DIRECT = ("adjoint", "zero-filled", "fbp")
+
+
+def overview(records: list[dict[str, Any]]) -> tuple[list[str], list[tuple[str, str, list[str | None]]]]:
+    """The presets x methods matrix of mean headline metrics.
+
+    Returns:
+        ``(methods, rows)``: column names, and per preset ``(preset, metric label, cells)`` where each cell is
+        the formatted mean (``None`` where the method was not run), the best of the row wrapped in ``**``.
+    """
+    summary = summarize(records)
+    methods: list[str] = []
+    for rows in summary.values():
+        methods += [m.method for m in rows if m.method not in methods and m.method not in _DIRECT]
+    methods += [d for d in _DIRECT if any(m.method == d for rows in summary.values() for m in rows)]
+    table = []
+    for preset, rows in summary.items():
+        head = _headline(preset)
+        by = {m.method: m for m in rows}
+        best = _best(rows, head, head == "psnr")
+        cells: list[str | None] = []
+        for name in methods:
+            m = by.get(name)
+            if m is None:
+                cells.append(None)
+            elif head not in m.stats:
+                cells.append("failed")
+            else:
+                text = f"{m.stats[head].mean:.2f}"
+                cells.append(f"**{text}**" if best is not None and text == f"{best:.2f}" else text)
+        table.append((preset, "NMSE dB" if head == "nmse_db" else "PSNR dB", cells))
+    return methods, table
+
+
+def _overview_markdown(records: list[dict[str, Any]]) -> list[str]:
+    methods, table = overview(records)
+    lines = ["| preset | metric | " + " | ".join(methods) + " |", "|---|---|" + "---:|" * len(methods)]
+    for preset, label, cells in table:
+        lines.append(
+            f"| {preset} | {label} | " + " | ".join(c if c is not None else "" for c in cells) + " |"
+        )
+    return lines
+
+
 # --- Markdown ----------------------------------------------------------------------------------------------
 def markdown_report(results: dict[str, Any]) -> str:
     """The Markdown report: a header of facts, then a table per preset (mean ± std, best in bold)."""
@@ -171,6 +217,14 @@ def markdown_report(results: dict[str, Any]) -> str:
         "Each cell is the mean ± standard deviation over test images and seeds of the successful runs; "
         "the best value of each metric is in bold. NMSE in dB is 10 log10(||x_hat - x||² / ||x||²)."
     )
+    lines += [
+        "",
+        "## Overview",
+        "",
+        "Mean headline metric per preset and method (best of each row in bold).",
+        "",
+    ]
+    lines += _overview_markdown(records)
     for preset, rows in summarize(records).items():
         lines += ["", f"## {preset}", "", _preset_line(preset), ""]
         cols = _columns(rows)
@@ -348,6 +402,23 @@ def _grid(out: Path, preset: str, rows: list[MethodSummary], records: list[dict[
     return "".join(parts)
 
 
+def _overview_html(records: list[dict[str, Any]]) -> str:
+    methods, table = overview(records)
+    out = ['<table class="overview results"><thead><tr><th>preset</th><th>metric</th>']
+    out += [f"<th>{html.escape(m)}</th>" for m in methods]
+    out.append("</tr></thead><tbody>")
+    for preset, label, cells in table:
+        out.append(f'<tr><td><a href="#{html.escape(preset)}">{html.escape(preset)}</a></td><td>{label}</td>')
+        for c in cells:
+            if c is not None and c.startswith("**"):
+                out.append(f'<td class="best">{html.escape(c[2:-2])}</td>')
+            else:
+                out.append(f"<td>{html.escape(c or '')}</td>")
+        out.append("</tr>")
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
 def html_report(results: dict[str, Any], out: str | Path) -> str:
     """The self-contained HTML report (pictures read from ``out/images`` and inlined)."""
     from .pictures import ERROR_SCALE
@@ -369,6 +440,11 @@ def html_report(results: dict[str, Any], out: str | Path) -> str:
         "reconstruction (log scale). Image grids: the first seed of each test image; error maps show "
         f"|x_hat − x| from 0 (black) to {ERROR_SCALE:g} × the data range (bright), large errors saturate.</p>"
     )
+    body.append(
+        '<h2>Overview</h2><p class="desc">Mean headline metric per preset and method (best of each row '
+        "in bold); the preset names link to their sections.</p>"
+    )
+    body.append(_overview_html(records))
     for preset, rows in summary.items():
         body.append(f'<section id="{html.escape(preset)}"><h2>{html.escape(preset)}</h2>')
         body.append(f'<p class="desc">{html.escape(_preset_line(preset))}</p><div class="row">')
