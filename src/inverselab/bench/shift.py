@@ -19,11 +19,20 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from .._checks import check_number
+from .shift_figures import (
+    dropped_sentence,
+    fmt,
+    images_sentence,
+    markdown_table,
+    plot_panels,
+    public_plan,
+    skip_sentence,
+)
 from .studies import StudyResult
 from .suites import NATURAL_TEST, PHANTOM_TEST
 
@@ -317,201 +326,6 @@ def _sweep(
     return wall
 
 
-# --- figures and tables -------------------------------------------------------------------------------------
-_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">")
-
-
-def _styles(plan: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """One colour and marker per method for the whole figure; direct baselines dashed."""
-    from ..methods import METHODS
-
-    order = list(dict.fromkeys(m for entry in plan for m in entry["methods"]))
-    palette = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#8C564B", "#F0E442")
-    styles = {}
-    iterative = [m for m in order if METHODS[m].family != "direct"]
-    direct = [m for m in order if METHODS[m].family == "direct"]
-    for i, m in enumerate(iterative):
-        styles[m] = {"color": palette[i % len(palette)], "marker": _MARKERS[i % len(_MARKERS)], "ls": "-"}
-    grays = ("#555555", "#888888", "#333333")
-    for i, m in enumerate(direct):
-        styles[m] = {"color": grays[i % len(grays)], "marker": _MARKERS[-1 - i % 3], "ls": "--"}
-    return {m: styles[m] for m in iterative + direct}
-
-
-def _fmt(v: float) -> str:
-    return f"{v:.3g}"
-
-
-def _plot(
-    path: Path,
-    plan: list[dict[str, Any]],
-    title: str,
-    xlabel: Callable[[dict[str, Any]], str],
-    ref_label: Callable[[dict[str, Any]], str],
-    logx: bool,
-) -> None:
-    """One panel per plan entry: mean PSNR against the swept value, a dashed line at the preset's own."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.lines import Line2D
-    from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator
-
-    n = len(plan)
-    ncols = n if n <= 3 else (2 if n == 4 else 3)
-    nrows = math.ceil(n / ncols)
-    styles = _styles(plan)
-    rc = {
-        "font.size": 9,
-        "axes.titlesize": 10,
-        "axes.labelsize": 9,
-        "legend.fontsize": 9,
-        "xtick.labelsize": 8,
-        "ytick.labelsize": 8,
-        "axes.spines.top": False,
-        "axes.spines.right": False,
-    }
-    with plt.rc_context(rc):
-        fig, axes = plt.subplots(
-            nrows,
-            ncols,
-            figsize=(3.7 * ncols, 2.9 * nrows + 0.7),
-            dpi=150,
-            squeeze=False,
-            layout="constrained",
-        )
-        for ax in axes.flat[n:]:
-            ax.set_visible(False)
-        for ax, entry in zip(axes.flat, plan, strict=False):
-            xs = entry["x"]
-            for m in entry["methods"]:
-                ys = [pt["psnr"] if pt["psnr"] is not None else float("nan") for pt in entry["curves"][m]]
-                st = styles[m]
-                ax.plot(xs, ys, color=st["color"], marker=st["marker"], ls=st["ls"], lw=1.4, ms=4.5, label=m)
-            ref = entry["reference"]
-            ax.axvline(ref, ymax=0.9, color="black", ls=(0, (4, 3)), lw=0.9, zorder=1)
-            lo, hi = ax.get_ylim()
-            ax.set_ylim(lo, hi + 0.15 * (hi - lo))  # room for the label above the curves
-            ha = "left" if ref <= min(xs) else "right" if ref >= max(xs) else "center"
-            ax.annotate(
-                ref_label(entry),
-                xy=(ref, 0.985),
-                xycoords=("data", "axes fraction"),
-                ha=ha,
-                va="top",
-                fontsize=7.5,
-                color="#222222",
-                bbox={"boxstyle": "square,pad=0.15", "fc": "white", "ec": "none"},
-                zorder=3,
-            )
-            if logx:
-                ax.set_xscale("log")
-            ax.xaxis.set_major_locator(FixedLocator(xs))
-            ax.xaxis.set_minor_locator(NullLocator())
-            ax.xaxis.set_minor_formatter(NullFormatter())
-            labels = [_fmt(v) for v in xs]
-            if len(xs) > 6:  # every other label, keeping the reference value's
-                start = xs.index(ref) % 2 if ref in xs else 0
-                labels = [lab if (i - start) % 2 == 0 else "" for i, lab in enumerate(labels)]
-            ax.set_xticklabels(labels)
-            ax.set_title(entry["preset"], fontweight="bold")
-            ax.set_xlabel(xlabel(entry))
-            ax.set_ylabel("PSNR (dB)")
-            ax.grid(True, which="major", color="#dddddd", lw=0.6)
-            ax.set_axisbelow(True)
-        handles = [
-            Line2D([], [], color=st["color"], marker=st["marker"], ls=st["ls"], lw=1.4, ms=4.5, label=m)
-            for m, st in styles.items()
-        ]
-        handles.append(
-            Line2D([], [], color="black", ls=(0, (4, 3)), lw=0.9, label="preset's own setting (tuned)")
-        )
-        fig.legend(
-            handles=handles,
-            loc="outside lower center",
-            ncol=min(len(handles), 4 if ncols < 3 else 6),
-            frameon=False,
-        )
-        fig.suptitle(title, fontsize=11)
-        fig.savefig(path, dpi=150)
-        plt.close(fig)
-
-
-def _table(entry: dict[str, Any], heading: str, headers: list[str]) -> str:
-    """Markdown: rows methods, columns the swept values, the best mean PSNR of each column in bold."""
-    lines = [f"#### {heading}", "", "| method | " + " | ".join(headers) + " |"]
-    lines.append("|---|" + "---:|" * len(headers))
-    best = []
-    for j in range(len(entry["x"])):
-        vals = [entry["curves"][m][j]["psnr"] for m in entry["methods"]]
-        vals = [v for v in vals if v is not None]
-        best.append(max(vals) if vals else None)
-    for m in entry["methods"]:
-        cells = []
-        for j, pt in enumerate(entry["curves"][m]):
-            v = pt["psnr"]
-            text = "—" if v is None else f"{v:.2f}"
-            cells.append(
-                f"**{text}**"
-                if v is not None and best[j] is not None and round(v, 2) == round(best[j], 2)
-                else text
-            )
-        lines.append(f"| {m} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
-def _public(plan: list[dict[str, Any]], keys: Sequence[str]) -> dict[str, Any]:
-    """The JSON record of each preset: its settings, images, methods (with parameters) and curves."""
-    from ..presets import get_preset
-
-    out = {}
-    for entry in plan:
-        p = get_preset(entry["preset"])
-        rec = {k: entry[k] for k in keys if k in entry}
-        rec["images"] = entry["images"]
-        rec["methods"] = {
-            m: {"params": p.method_params(m), "points": entry["curves"][m]} for m in entry["methods"]
-        }
-        out[entry["preset"]] = rec
-    return out
-
-
-def _images_sentence(plan: list[dict[str, Any]], size: int | None) -> str:
-    from ..presets import get_preset
-
-    groups: dict[tuple[str, ...], list[str]] = {}
-    for entry in plan:
-        groups.setdefault(tuple(entry["images"]), []).append(entry["preset"])
-    parts = [f"{', '.join(imgs)} ({', '.join(names)})" for imgs, names in groups.items()]
-    sizes = sorted({size or get_preset(e["preset"]).size for e in plan})
-    px = " / ".join(f"{s} × {s}" for s in sizes)
-    n_img = {len(e["images"]) for e in plan}
-    mean = "" if n_img == {1} else "; PSNR is the mean over the images"
-    return f"Test images (grayscale, {px} px, never used for training): {'; '.join(parts)}{mean}."
-
-
-def _skip_sentence(suite: str, skip: Sequence[str], methods: list[str] | None, plan) -> str:
-    if methods is not None or not skip:
-        return ""
-    from ..presets import get_preset
-
-    skipped = sorted({m for e in plan for m in get_preset(e["preset"]).methods if m in skip})
-    if not skipped:
-        return ""
-    return (
-        f" The {suite} suite leaves out {', '.join(skipped)} (it minimizes the same objective as "
-        "fista-wavelet, only more slowly); the full suite runs it."
-    )
-
-
-def _dropped_sentence(presets: list, per_preset: dict[str, list[str]]) -> str:
-    dropped = [p.name for p in presets if not per_preset[p.name]]
-    if not dropped:
-        return ""
-    return f" Not shown (none of the requested methods applies): {', '.join(dropped)}."
-
-
 # --- the studies --------------------------------------------------------------------------------------------
 def run_noise_shift(
     out: str | Path,
@@ -612,7 +426,7 @@ def run_noise_shift(
 
     title = "Noise shift: PSNR vs noise level, with parameters tuned for the preset's own level"
     figure = out / f"{_NOISE}.png"
-    _plot(figure, plan, title, xlabel, lambda e: f"tuned for σ = {_fmt(e['reference'])}", logx=True)
+    plot_panels(figure, plan, title, xlabel, lambda e: f"tuned for σ = {fmt(e['reference'])}", logx=True)
 
     data = {
         "study": _NOISE,
@@ -620,7 +434,7 @@ def run_noise_shift(
         "seed": seed,
         "size": size,
         "jobs": jobs,
-        "presets": _public(plan, ("tuned_sigma", "sigmas", "multiples")),
+        "presets": public_plan(plan, ("tuned_sigma", "sigmas", "multiples")),
         "wall_seconds": round(wall, 3),
     }
     (out / f"{_NOISE}.json").write_text(json.dumps(data, indent=1))
@@ -629,27 +443,27 @@ def run_noise_shift(
     for e in plan:
         n = len(e["images"])
         heading = (
-            f"{e['preset']}: PSNR (dB) vs noise std σ, parameters tuned for σ = {_fmt(e['tuned_sigma'])} "
+            f"{e['preset']}: PSNR (dB) vs noise std σ, parameters tuned for σ = {fmt(e['tuned_sigma'])} "
             f"(mean over {n} image{'s' if n > 1 else ''})"
         )
-        headers = [f"σ = {_fmt(s)} (×{_fmt(k)})" for s, k in zip(e["sigmas"], e["multiples"], strict=True)]
-        tables.append(_table(e, heading, headers))
+        headers = [f"σ = {fmt(s)} (×{fmt(k)})" for s, k in zip(e["sigmas"], e["multiples"], strict=True)]
+        tables.append(markdown_table(e, heading, headers))
 
     names = ", ".join(e["preset"] for e in plan)
-    own = ", ".join(f"{e['preset']} σ₀ = {_fmt(e['tuned_sigma'])}" for e in plan)
+    own = ", ".join(f"{e['preset']} σ₀ = {fmt(e['tuned_sigma'])}" for e in plan)
     caption = (
         f"PSNR (dB) of each method on {names} when the Gaussian noise std is σ = k·σ₀ for "
-        f"k ∈ {{{', '.join(_fmt(k) for k in ks)}}}, where σ₀ is the preset's own noise level (dashed line; "
+        f"k ∈ {{{', '.join(fmt(k) for k in ks)}}}, where σ₀ is the preset's own noise level (dashed line; "
         f"{own}). Every method keeps the "
         "parameters tuned for σ₀ (listed in noise-shift.json), so the curves show how robust each tuning is "
         "to a wrong noise level; the direct baselines (dashed) have no parameters. σ is in the units of the "
         "measurements: for MRI the std of complex k-space noise, for CT the std on the ray sums. "
-        + _images_sentence(plan, size)
+        + images_sentence(plan, size)
         + f" Seed {seed} fixes the operators' random parts and the noise realization, the same draw scaled "
         f"to each σ. {suite.capitalize()} suite; run time {wall:.0f} s"
         f" ({jobs} process{'es' if jobs > 1 else ''})."
-        + _skip_sentence(suite, config["skip"], wanted, plan)
-        + _dropped_sentence(selected, per_preset)
+        + skip_sentence(suite, config["skip"], wanted, plan)
+        + dropped_sentence(selected, per_preset)
     )
     return StudyResult(_NOISE, title, caption, [figure], data, tables)
 
@@ -749,12 +563,12 @@ def run_sampling_shift(
 
     title = "Sampling shift: PSNR vs sampling, with parameters tuned for the preset's own sampling"
     figure = out / f"{_SAMPLING}.png"
-    _plot(
+    plot_panels(
         figure,
         plan,
         title,
         lambda e: _AXIS_LABELS.get(e["knob"], e["knob"]),
-        lambda e: f"tuned for {_REF_LABELS.get(e['knob'], '{}').format(_fmt(e['default']))}",
+        lambda e: f"tuned for {_REF_LABELS.get(e['knob'], '{}').format(fmt(e['default']))}",
         logx=False,
     )
 
@@ -764,7 +578,7 @@ def run_sampling_shift(
         "seed": seed,
         "size": size,
         "jobs": jobs,
-        "presets": _public(plan, ("knob", "default", "values", "sampling_fraction")),
+        "presets": public_plan(plan, ("knob", "default", "values", "sampling_fraction")),
         "wall_seconds": round(wall, 3),
     }
     (out / f"{_SAMPLING}.json").write_text(json.dumps(data, indent=1))
@@ -773,14 +587,14 @@ def run_sampling_shift(
     for e in plan:
         n = len(e["images"])
         heading = (
-            f"{e['preset']}: PSNR (dB) vs {e['knob']}, parameters tuned for {_fmt(e['default'])} "
+            f"{e['preset']}: PSNR (dB) vs {e['knob']}, parameters tuned for {fmt(e['default'])} "
             f"(mean over {n} image{'s' if n > 1 else ''})"
         )
-        headers = [_fmt(v) + (" (tuned)" if v == e["default"] else "") for v in e["values"]]
-        tables.append(_table(e, heading, headers))
+        headers = [fmt(v) + (" (tuned)" if v == e["default"] else "") for v in e["values"]]
+        tables.append(markdown_table(e, heading, headers))
 
     knobs = "; ".join(
-        f"{e['preset']}: {e['knob']} ∈ {{{', '.join(map(_fmt, e['values']))}}} (own: {_fmt(e['default'])})"
+        f"{e['preset']}: {e['knob']} ∈ {{{', '.join(map(fmt, e['values']))}}} (own: {fmt(e['default'])})"
         for e in plan
     )
     caption = (
@@ -794,10 +608,10 @@ def run_sampling_shift(
         )
         + " The noise model stays the preset's, and every method keeps the parameters tuned for the preset's "
         + "own sampling (listed in sampling-shift.json); the direct baselines (dashed) have no parameters. "
-        + _images_sentence(plan, size)
+        + images_sentence(plan, size)
         + f" Seed {seed} fixes the masks' random parts and the noise. {suite.capitalize()} suite; run time "
         f"{wall:.0f} s ({jobs} process{'es' if jobs > 1 else ''})."
-        + _skip_sentence(suite, config["skip"], wanted, plan)
-        + _dropped_sentence(selected, per_preset)
+        + skip_sentence(suite, config["skip"], wanted, plan)
+        + dropped_sentence(selected, per_preset)
     )
     return StudyResult(_SAMPLING, title, caption, [figure], data, tables)
