@@ -265,6 +265,8 @@ table.results thead th{background:#eef1f6;font-weight:600}td.best{font-weight:70
 .grid img.vec{width:240px;height:auto;background:#fff}
 .grid .lab{max-width:150px;overflow-wrap:anywhere}.fail{color:#a12020;font-size:13px}
 .caption{font-size:13px;color:#4a5366;max-width:900px}
+table.overview{font-size:13px}table.overview th,table.overview td{white-space:nowrap;padding:5px 8px}
+.scroll{overflow-x:auto}
 """
 
 
@@ -444,7 +446,7 @@ def html_report(results: dict[str, Any], out: str | Path) -> str:
         '<h2>Overview</h2><p class="desc">Mean headline metric per preset and method (best of each row '
         "in bold); the preset names link to their sections.</p>"
     )
-    body.append(_overview_html(records))
+    body.append(f'<div class="scroll">{_overview_html(records)}</div>')
     for preset, rows in summary.items():
         body.append(f'<section id="{html.escape(preset)}"><h2>{html.escape(preset)}</h2>')
         body.append(f'<p class="desc">{html.escape(_preset_line(preset))}</p><div class="row">')
