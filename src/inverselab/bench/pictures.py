@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ERROR_SCALE", "save_problem", "save_reconstruction", "error_colormap"]
+__all__ = ["ERROR_SCALE", "save_problem", "save_reconstruction"]
 
 #: Error maps span ``[0, ERROR_SCALE * data range]`` (brighter is worse; larger errors saturate).
 ERROR_SCALE = 0.2
@@ -39,11 +39,19 @@ def _save_figure(path: Path, fig) -> None:
     os.replace(tmp, path)
 
 
-def error_colormap(err: np.ndarray, vmax: float) -> np.ndarray:
-    """``(H, W)`` errors mapped through matplotlib's ``magma`` on ``[0, vmax]``: ``(H, W, 3)`` in [0, 1]."""
+def _write_error_png(path: Path, err: np.ndarray, vmax: float) -> None:
+    """Atomically write ``(H, W)`` errors as a palette PNG: 256 levels on ``[0, vmax]`` through matplotlib's
+    ``magma`` colormap (exact colors, a third of the size of RGB)."""
     import matplotlib
+    from PIL import Image
 
-    return matplotlib.colormaps["magma"](np.clip(err / vmax, 0.0, 1.0))[..., :3]
+    levels = (np.clip(err / vmax, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    palette = (matplotlib.colormaps["magma"](np.arange(256) / 255.0)[:, :3] * 255.0 + 0.5).astype(np.uint8)
+    img = Image.fromarray(levels, mode="P")
+    img.putpalette(palette.reshape(-1).tolist())
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    img.save(tmp, format="PNG", optimize=True)
+    os.replace(tmp, path)
 
 
 def _range(problem) -> float:
@@ -86,7 +94,7 @@ def save_reconstruction(folder: Path, method: str, x_hat, problem) -> None:
     x = x_hat.detach().cpu()
     x = (x.abs() if x.is_complex() else x).to(problem.x_true.dtype)
     err = (x - problem.x_true.cpu()).abs()[0].mean(dim=0).numpy()
-    _write_png(folder / f"{method}-error.png", error_colormap(err, ERROR_SCALE * scale))
+    _write_error_png(folder / f"{method}-error.png", err, ERROR_SCALE * scale)
 
 
 def _stem(path: Path, x_true, x_hat, title: str) -> None:
