@@ -32,6 +32,7 @@ import torch
 
 from .._checks import check_number
 from ..operators.base import LinearOperator
+from .files import write_atomic
 from .studies import StudyResult
 
 __all__ = ["METHODS", "SUITES", "run", "empirical_transition"]
@@ -489,7 +490,7 @@ def run(
             **{f"{m}_seconds": round(seconds[m], 3) for m in methods},
         },
     }
-    (out / f"{NAME}.json").write_text(json.dumps(data, indent=1))
+    write_atomic(out / f"{NAME}.json", json.dumps(data, indent=1))
 
     parts = {
         "l1": "basis pursuit min ‖x‖₁ s.t. Ax = y, solved exactly as a linear program (SciPy linprog, HiGHS)",

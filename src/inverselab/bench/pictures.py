@@ -8,11 +8,12 @@ maps of different methods (and images) can be compared by eye.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from .files import atomic_path, write_atomic
 
 __all__ = ["ERROR_SCALE", "save_problem", "save_reconstruction"]
 
@@ -25,18 +26,16 @@ def _write_png(path: Path, img: np.ndarray) -> None:
     from PIL import Image
 
     data = (np.clip(img, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    Image.fromarray(data).save(tmp, format="PNG", optimize=True)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        Image.fromarray(data).save(tmp, format="PNG", optimize=True)
 
 
 def _save_figure(path: Path, fig) -> None:
     import matplotlib.pyplot as plt
 
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fig.savefig(tmp, format="png", dpi=80)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=80)
     plt.close(fig)
-    os.replace(tmp, path)
 
 
 def _write_error_png(path: Path, err: np.ndarray, vmax: float) -> None:
@@ -49,9 +48,8 @@ def _write_error_png(path: Path, err: np.ndarray, vmax: float) -> None:
     palette = (matplotlib.colormaps["magma"](np.arange(256) / 255.0)[:, :3] * 255.0 + 0.5).astype(np.uint8)
     img = Image.fromarray(levels, mode="P")
     img.putpalette(palette.reshape(-1).tolist())
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    img.save(tmp, format="PNG", optimize=True)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        img.save(tmp, format="PNG", optimize=True)
 
 
 def _range(problem) -> float:
@@ -76,9 +74,7 @@ def save_problem(folder: Path, problem) -> None:
     else:
         _stem(folder / "truth.png", problem.x_true, None, "truth")
         info["view"] = None
-    tmp = folder / f".problem.json.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps(info) + "\n")
-    os.replace(tmp, folder / "problem.json")
+    write_atomic(folder / "problem.json", json.dumps(info) + "\n")
 
 
 def save_reconstruction(folder: Path, method: str, x_hat, problem) -> None:

@@ -11,11 +11,12 @@ import base64
 import html
 import json
 import math
-import os
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from .files import write_atomic
 
 __all__ = [
     "overview",
@@ -479,12 +480,6 @@ def _page(title: str, body: str) -> str:
     )
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def write_report(out: str | Path, results: dict[str, Any] | None = None) -> tuple[Path, Path]:
     """Write ``out/report.md`` and ``out/index.html`` from ``results`` (read from ``out/results.json`` when
     omitted); returns their paths."""
@@ -493,8 +488,8 @@ def write_report(out: str | Path, results: dict[str, Any] | None = None) -> tupl
     out = Path(out)
     results = load_results(out) if results is None else results
     md, page = out / "report.md", out / "index.html"
-    _write_atomic(md, markdown_report(results))
-    _write_atomic(page, html_report(results, out))
+    write_atomic(md, markdown_report(results))
+    write_atomic(page, html_report(results, out))
     return md, page
 
 
@@ -524,8 +519,8 @@ def write_study_report(out: str | Path, result, meta: dict[str, Any] | None = No
     for t in result.tables:
         body.append(_markdown_table_html(t))
     md_path, page = out / "report.md", out / "index.html"
-    _write_atomic(md_path, "\n".join(md) + "\n")
-    _write_atomic(page, _page(result.title, "".join(body)))
+    write_atomic(md_path, "\n".join(md) + "\n")
+    write_atomic(page, _page(result.title, "".join(body)))
     return md_path, page
 
 

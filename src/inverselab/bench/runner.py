@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from .._checks import check_number
+from .files import write_atomic
 from .suites import Suite
 
 __all__ = [
@@ -326,12 +327,6 @@ def _peak_rss_mb() -> float | None:
 
 
 # --- files -------------------------------------------------------------------------------------------------
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def _csv_text(records: list[dict[str, Any]]) -> str:
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=RESULT_FIELDS, extrasaction="ignore", lineterminator="\n")
@@ -343,8 +338,8 @@ def _csv_text(records: list[dict[str, Any]]) -> str:
 
 def _save(out: Path, meta: dict[str, Any], records: list[dict[str, Any]]) -> None:
     meta = {**meta, "peak_rss_mb": _peak_rss_mb(), "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-    _write_atomic(out / "results.json", json.dumps({"meta": meta, "records": records}, indent=1) + "\n")
-    _write_atomic(out / "results.csv", _csv_text(records))
+    write_atomic(out / "results.json", json.dumps({"meta": meta, "records": records}, indent=1) + "\n")
+    write_atomic(out / "results.csv", _csv_text(records))
 
 
 def load_results(out: str | Path) -> dict[str, Any]:

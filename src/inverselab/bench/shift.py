@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .._checks import check_number
+from .files import write_atomic
 from .shift_figures import (
     dropped_sentence,
     fmt,
@@ -437,7 +438,7 @@ def run_noise_shift(
         "presets": public_plan(plan, ("tuned_sigma", "sigmas", "multiples")),
         "wall_seconds": round(wall, 3),
     }
-    (out / f"{_NOISE}.json").write_text(json.dumps(data, indent=1))
+    write_atomic(out / f"{_NOISE}.json", json.dumps(data, indent=1))
 
     tables = []
     for e in plan:
@@ -581,7 +582,7 @@ def run_sampling_shift(
         "presets": public_plan(plan, ("knob", "default", "values", "sampling_fraction")),
         "wall_seconds": round(wall, 3),
     }
-    (out / f"{_SAMPLING}.json").write_text(json.dumps(data, indent=1))
+    write_atomic(out / f"{_SAMPLING}.json", json.dumps(data, indent=1))
 
     tables = []
     for e in plan:
