@@ -33,6 +33,7 @@ import torch
 from .._checks import check_number
 from ..operators.base import LinearOperator
 from .files import write_atomic
+from .parallel import imap_unordered
 from .studies import StudyResult
 
 __all__ = ["METHODS", "SUITES", "run", "empirical_transition"]
@@ -536,31 +537,6 @@ def run(
 
 
 def _run_tasks(tasks: list[tuple], jobs: int, progress: bool) -> list[dict[str, Any]]:
-    """Run the cells in this process (``jobs == 1``) or in a spawn-started process pool."""
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(tasks), desc=NAME, unit="cell")
-    results = []
-    try:
-        if jobs == 1:
-            for task in tasks:
-                results.append(_run_cell(task))
-                if bar is not None:
-                    bar.update(1)
-        else:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor, as_completed
-
-            ctx = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-                futures = [pool.submit(_run_cell, task) for task in tasks]
-                for future in as_completed(futures):
-                    results.append(future.result())
-                    if bar is not None:
-                        bar.update(1)
-    finally:
-        if bar is not None:
-            bar.close()
-    return results
+    """Run the cells in this process (``jobs == 1``) or in a pool of ``jobs`` one-thread workers."""
+    cells = imap_unordered(_run_cell, tasks, jobs=jobs, threads=1, progress=progress, desc=NAME, unit="cell")
+    return [result for _, result in cells]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import io
 import json
 import math
@@ -27,12 +28,14 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .._checks import check_number
 from .files import write_atomic
+from .parallel import imap_unordered
 from .suites import Suite
 
 __all__ = [
@@ -359,12 +362,6 @@ def _key(record: dict[str, Any]) -> tuple:
 
 
 # --- the run -----------------------------------------------------------------------------------------------
-def _init_worker(threads: int) -> None:
-    import torch
-
-    torch.set_num_threads(threads)
-
-
 def run_bench(
     tasks: Sequence[Task],
     out: str | Path,
@@ -381,7 +378,8 @@ def run_bench(
     Args:
         tasks: From :func:`plan`.
         out: Output directory (created).
-        jobs: Worker processes; each gets ``cpu_count // jobs`` torch threads. ``1`` runs in this process.
+        jobs: Worker processes (:func:`~inverselab.bench.parallel.imap_unordered`), each with
+            ``cpu_count // jobs`` torch threads; ``1`` runs in this process.
         time_budget: Seconds per reconstruction; a slower one is stopped and recorded as failed.
         resume: Keep the records already in ``out/results.json`` and skip their tasks; otherwise start afresh.
         progress: Show a progress bar (current preset/method, runs left, time left).
@@ -418,61 +416,50 @@ def run_bench(
 
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=len(todo), disable=not progress, unit="run", file=sys.stderr, dynamic_ncols=True)
-
     def _add(record: dict[str, Any]) -> None:
         records.append(record)
         _save(out, info, records)
         if record["status"] != "ok":
-            bar.write(
+            tqdm.write(
                 f"failed: {record['preset']} / {record['method']} / {record['image']}: {record['error']}",
                 file=sys.stderr,
             )
-        bar.update(1)
         if on_record is not None:
             on_record(record)
 
+    fn = functools.partial(run_task, out=out, time_budget=time_budget)
+    finished: set[int] = set()
     try:
-        if jobs == 1:
-            for t in todo:
-                bar.set_postfix_str(f"{t.preset} / {t.method} / {t.image}", refresh=True)
-                _add(run_task(t, out, time_budget=time_budget))
-        else:
-            _run_pool(todo, out, jobs, time_budget, bar, _add)
+        for i, record in imap_unordered(fn, todo, jobs=jobs, progress=progress, unit="run", label=_label):
+            finished.add(i)
+            _add(record)
+    except BrokenProcessPool as err:  # a worker died (out of memory, killed, ...): record what is left
+        for i, t in enumerate(todo):
+            if i not in finished:
+                _add(_failed(t, f"{type(err).__name__}: {err}"))
     finally:
-        bar.close()
         _save(out, info, records)
     return {"meta": info, "records": records}
 
 
-def _run_pool(todo, out, jobs, time_budget, bar, add) -> None:
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-    from concurrent.futures.process import BrokenProcessPool
+def _label(t: Task) -> str:
+    return f"{t.preset} / {t.method} / {t.image}"
 
+
+def _failed(t: Task, error: str) -> dict[str, Any]:
     from .. import __version__
 
-    threads = max(1, (os.cpu_count() or 1) // jobs)
-    ctx = mp.get_context("spawn")  # fork after torch has started threads can deadlock
-    with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker, initargs=(threads,)) as pool:
-        futures = {pool.submit(run_task, t, out, time_budget=time_budget): t for t in todo}
-        for fut in as_completed(futures):
-            t = futures[fut]
-            bar.set_postfix_str(f"{t.preset} / {t.method} / {t.image}", refresh=False)
-            try:
-                record = fut.result()
-            except (Exception, BrokenProcessPool) as err:  # a worker died (out of memory, ...)
-                record = {
-                    "preset": t.preset,
-                    "method": t.method,
-                    "image": t.image,
-                    "seed": t.seed,
-                    "size": t.size,
-                    "status": "failed",
-                    "error": f"{type(err).__name__}: {err}",
-                    "params": _jsonable(t.params),
-                    "version": __version__,
-                    "commit": git_commit(),
-                }
-                record = {k: record.get(k) for k in RESULT_FIELDS}
-            add(record)
+    record = {k: None for k in RESULT_FIELDS}
+    record.update(
+        preset=t.preset,
+        method=t.method,
+        image=t.image,
+        seed=t.seed,
+        size=t.size,
+        status="failed",
+        error=error,
+        params=_jsonable(t.params),
+        version=__version__,
+        commit=git_commit(),
+    )
+    return record

@@ -25,6 +25,7 @@ from typing import Any
 
 from .._checks import check_number
 from .files import write_atomic
+from .parallel import imap_unordered
 from .shift_figures import (
     dropped_sentence,
     fmt,
@@ -222,42 +223,20 @@ def _run_task(task: dict[str, Any]) -> dict[str, Any]:
     return {"methods": out, "sampling_fraction": fraction}
 
 
-def _init_worker() -> None:
-    import torch
-
-    torch.set_num_threads(1)
-
-
 def _run_tasks(name: str, tasks: list[dict[str, Any]], jobs: int, progress: bool) -> list[dict[str, Any]]:
-    """Results in the order of ``tasks``: in this process, or in a spawn-started pool of ``jobs`` workers."""
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(tasks), desc=name, unit="problem")
+    """Results in the order of ``tasks``: in this process, or in a pool of ``jobs`` one-thread workers."""
     results: list[dict[str, Any] | None] = [None] * len(tasks)
-    try:
-        if jobs == 1:
-            for i, task in enumerate(tasks):
-                if bar is not None:
-                    bar.set_postfix_str(f"{task['preset']} {task['sample']}", refresh=False)
-                results[i] = _run_task(task)
-                if bar is not None:
-                    bar.update(1)
-        else:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor, as_completed
-
-            ctx = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker) as pool:
-                futures = {pool.submit(_run_task, task): i for i, task in enumerate(tasks)}
-                for future in as_completed(futures):
-                    results[futures[future]] = future.result()
-                    if bar is not None:
-                        bar.update(1)
-    finally:
-        if bar is not None:
-            bar.close()
+    for i, result in imap_unordered(
+        _run_task,
+        tasks,
+        jobs=jobs,
+        threads=1,
+        progress=progress,
+        desc=name,
+        unit="problem",
+        label=lambda task: f"{task['preset']} {task['sample']}",
+    ):
+        results[i] = result
     return results  # type: ignore[return-value]
 
 
