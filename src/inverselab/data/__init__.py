@@ -1,4 +1,4 @@
-"""Data: synthetic phantoms, dead-leaves images, bundled and user images, sparse vectors.
+"""Data: synthetic phantoms, dead-leaves images, bundled and user images, training images, sparse vectors.
 
 Conventions: float32 tensors in ``[0, 1]`` (images); one image is ``(C, H, W)`` and a batch
 ``(num, C, H, W)``; randomness only from an explicit ``generator`` (a ``torch.Generator`` or an integer seed).
@@ -6,11 +6,12 @@ Optional and heavy dependencies (scikit-image, scikit-learn, Pillow) are importe
 that need them.
 """
 
-from . import images, phantoms
+from . import images, phantoms, training
 from .images import *  # noqa: F403
 from .phantoms import *  # noqa: F403
+from .training import *  # noqa: F403
 
-__all__ = [*phantoms.__all__, *images.__all__]
+__all__ = [*phantoms.__all__, *images.__all__, *training.__all__]
 
 try:  # sparse vectors (Bernoulli-Gaussian, exactly sparse, CS problems)
     from . import sparse
