@@ -1,0 +1,22 @@
+"""Networks: plain ``torch.nn.Module`` s; the physics is an operator passed to the methods, never inside.
+
+``NETWORKS`` maps the names used by ``inverselab train --model`` to the classes; every class has a
+JSON-serializable ``config`` property with ``cls(**net.config)`` rebuilding the same architecture.
+
+Example:
+    >>> net = NETWORKS["dncnn"](depth=3, features=8)
+    >>> NETWORKS["dncnn"](**net.config).config == net.config
+    True
+"""
+
+from __future__ import annotations
+
+from torch import nn
+
+from .dncnn import DnCNN
+from .drunet import DRUNet, noise_level_map
+from .unet import UNet
+
+__all__ = ["UNet", "DnCNN", "DRUNet", "noise_level_map", "NETWORKS"]
+
+NETWORKS: dict[str, type[nn.Module]] = {"unet": UNet, "dncnn": DnCNN, "drunet": DRUNet}
