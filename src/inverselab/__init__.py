@@ -24,6 +24,7 @@ _SUBMODULES = (
     "noise",
     "presets",
     "bench",
+    "networks",
 )
 
 __all__ = ["__version__", *_SUBMODULES]
