@@ -15,8 +15,9 @@ from torch import nn
 
 from .dncnn import DnCNN
 from .drunet import DRUNet, noise_level_map
+from .postprocess import INITIAL_METHODS, PostProcess
 from .unet import UNet
 
-__all__ = ["UNet", "DnCNN", "DRUNet", "noise_level_map", "NETWORKS"]
+__all__ = ["UNet", "DnCNN", "DRUNet", "noise_level_map", "PostProcess", "INITIAL_METHODS", "NETWORKS"]
 
 NETWORKS: dict[str, type[nn.Module]] = {"unet": UNet, "dncnn": DnCNN, "drunet": DRUNet}
