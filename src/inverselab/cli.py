@@ -1,4 +1,4 @@
-"""Command line: ``inverselab list``, ``inverselab solve``, ``inverselab bench``.
+"""Command line: ``inverselab list``, ``inverselab solve``, ``inverselab bench``, ``inverselab train``.
 
 A user mistake (unknown name, unreadable file, bad number) prints one line on stderr and exits with code 2;
 set ``INVERSELAB_DEBUG=1`` to see the traceback instead.
@@ -49,6 +49,27 @@ def build_parser() -> argparse.ArgumentParser:
     p_solve.add_argument("--seed", type=int, default=0, help="seed for the operator, signal and noise")
     p_solve.add_argument("--out", default="out", help="output directory (default: out)")
     p_solve.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    p_train = sub.add_parser(
+        "train",
+        help="train a network for a preset (measurements simulated on the fly)",
+        description="Train a denoiser (dncnn, drunet) or a post-processing U-Net (unet) for PRESET. Writes "
+        "checkpoints/, log.csv and model.safetensors + model.json (the sidecar records this command).",
+    )
+    p_train.add_argument("preset", help="an image preset (see `inverselab list presets`)")
+    p_train.add_argument("--model", required=True, help="unet, dncnn or drunet")
+    p_train.add_argument("--epochs", type=int, default=5, help="epochs (default 5)")
+    p_train.add_argument("--steps", type=int, default=50, help="optimizer steps per epoch (default 50)")
+    p_train.add_argument("--batch-size", type=int, default=8, help="images per step (default 8)")
+    p_train.add_argument("--lr", type=float, default=1e-3, help="peak AdamW learning rate (default 1e-3)")
+    p_train.add_argument("--loss", default="mse", help="mse (default), l1 or ssim")
+    p_train.add_argument("--patch", type=int, default=64, help="training image size (default 64)")
+    p_train.add_argument("--data", help="dead-leaves, ellipses, photos, natural or phantoms")
+    p_train.add_argument("--num-train", type=int, default=256, help="training images (default 256)")
+    p_train.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    p_train.add_argument("--out", help="run directory (default: runs/PRESET-MODEL)")
+    p_train.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
+    p_train.add_argument("--quiet", action="store_true", help="no progress bar")
 
     p_bench = sub.add_parser(
         "bench",
@@ -221,6 +242,36 @@ def _cmd_solve(args) -> int:
     return 0
 
 
+def _cmd_train(args) -> int:
+    from .training.trainer import TrainConfig, train
+
+    config = TrainConfig(
+        args.preset,
+        args.model,
+        loss=args.loss,
+        epochs=args.epochs,
+        steps_per_epoch=args.steps,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        patch=args.patch,
+        data=args.data,
+        num_train=args.num_train,
+        seed=args.seed,
+    ).check()
+    out = Path(args.out or f"runs/{args.preset}-{args.model}")
+    command = "inverselab " + " ".join(sys.argv[1:]) if sys.argv and "inverselab" in sys.argv[0] else ""
+    start = time.perf_counter()
+    side = train(
+        config, out, resume=args.resume, progress=not args.quiet and sys.stderr.isatty(), command=command
+    )
+    m = side["metrics"]
+    print(
+        f"{args.preset} / {args.model}: validation PSNR {m['val_psnr']:.2f} dB "
+        f"(input {m['input_psnr']:.2f} dB), {time.perf_counter() - start:.0f} s  ->  {out}/model.safetensors"
+    )
+    return 0
+
+
 def _cmd_bench(args) -> int:
     from .bench.studies import get_study
     from .bench.suites import get_suite
@@ -334,6 +385,8 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_list(args)
         if args.command == "bench":
             return _cmd_bench(args)
+        if args.command == "train":
+            return _cmd_train(args)
         return _cmd_solve(args)
     except (UsageError, ValueError, TypeError, OSError) as err:
         if os.environ.get("INVERSELAB_DEBUG"):

@@ -81,3 +81,19 @@ def test_bad_configurations_name_the_field(changes, message):
     base = {"preset": "denoise-sigma25", "model": "unet"}
     with pytest.raises(ValueError, match=message):
         TrainConfig(**{**base, **changes}).check()
+
+
+def test_cli_train(tmp_path, capsys):
+    from inverselab.cli import main
+
+    out = tmp_path / "run"
+    args = ["train", "inpaint-half", "--model", "unet", "--epochs", "1", "--steps", "5", "--batch-size", "2"]
+    args += ["--patch", "32", "--num-train", "8", "--out", str(out), "--quiet"]
+    assert main(args) == 0
+    assert "inpaint-half / unet: validation PSNR" in capsys.readouterr().out
+    assert (out / "model.safetensors").exists() and (out / "model.json").exists()
+    assert main(args) == 2  # checkpoints exist: --resume or another --out
+    assert "already holds checkpoints" in capsys.readouterr().err
+    assert main(args + ["--resume"]) == 0  # nothing left to do: writes the same final weights
+    assert main(["train", "deblur-gauss", "--model", "dncnn", "--out", str(tmp_path / "x")]) == 2
+    assert "denoiser" in capsys.readouterr().err
