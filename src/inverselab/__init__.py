@@ -25,6 +25,7 @@ _SUBMODULES = (
     "presets",
     "bench",
     "networks",
+    "training",
 )
 
 __all__ = ["__version__", *_SUBMODULES]

@@ -4,8 +4,11 @@
   file plus a JSON sidecar with the training facts and the sha256), and full training checkpoints
   (:func:`save_checkpoint`, :func:`load_checkpoint`, :func:`latest_checkpoint`) written atomically, so a run
   killed at any moment resumes to the same result.
+- :mod:`~inverselab.training.losses`: MSE, L1 and 1 - SSIM.
+- :mod:`~inverselab.training.trainer`: :class:`~inverselab.training.trainer.TrainConfig` and
+  :func:`~inverselab.training.trainer.train` (``inverselab train``).
 
-Importing this package does not import torch.
+Importing this package does not import torch (import the trainer and losses modules by name).
 """
 
 from __future__ import annotations
