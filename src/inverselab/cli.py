@@ -30,8 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
 
-    p_list = sub.add_parser("list", help="list presets, methods, bench suites or studies")
-    p_list.add_argument("what", choices=["presets", "methods", "suites", "studies"])
+    p_list = sub.add_parser("list", help="list presets, methods, weights, bench suites or studies")
+    p_list.add_argument("what", choices=["presets", "methods", "weights", "suites", "studies"])
     p_list.add_argument("--json", action="store_true", help="machine-readable output")
 
     p_solve = sub.add_parser("solve", help="solve one problem and write images and metrics")
@@ -124,6 +124,8 @@ def _cmd_list(args) -> int:
         return 0
     if args.what in ("suites", "studies"):
         return _list_bench(args.what, args.json)
+    if args.what == "weights":
+        return _list_weights(args.json)
     from .methods import METHODS
 
     rows = [
@@ -137,6 +139,24 @@ def _cmd_list(args) -> int:
         for r in rows:
             cite = f"  [{r['citation']}]" if r["citation"] else ""
             print(f"{r['name']:<{width}}  {r['description']}{cite}")
+    return 0
+
+
+def _list_weights(as_json: bool) -> int:
+    from .weights import list_weights, weight_dirs
+
+    rows = list_weights()
+    if as_json:
+        print(json.dumps(rows, indent=2))
+    elif not rows:
+        print(f"no weights in {', '.join(map(str, weight_dirs()))}")
+    for r in [] if as_json else rows:
+        if "error" in r:
+            print(f"{r['name']}  unreadable: {r['error']}")
+            continue
+        psnr = (r.get("metrics") or {}).get("val_psnr")
+        score = f", validation PSNR {psnr:.2f} dB" if isinstance(psnr, float) else ""
+        print(f"{r['name']}  {r['model']} for {r['preset']}{score}\n    made by: {r['command'] or '?'}")
     return 0
 
 

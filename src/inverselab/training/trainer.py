@@ -228,7 +228,8 @@ def train(
     loss_fn = get_loss(config.loss)
     meta = {
         "model": config.model,
-        "network_config": json.loads(json.dumps(config.network_config)),
+        "network_config": json.loads(json.dumps(_bare(model).config)),  # complete: cls(**config) rebuilds it
+        "initial": getattr(model, "initial", None),  # the direct method a post-processing network starts from
         "train_config": json.loads(json.dumps({**asdict(config), "sigma_range": sim.sigma_range})),
         "preset": config.preset,
         "command": command,
@@ -304,9 +305,13 @@ def train(
     finally:
         bar.close()
     final = {k: history[-1][k] for k in ("val_psnr", "val_ssim", "input_psnr")}
-    net = model.net if config.model == "unet" else model
-    save_weights(out / "model", net, {**meta, "metrics": final, "history": history, "step": step})
+    save_weights(out / "model", _bare(model), {**meta, "metrics": final, "history": history, "step": step})
     return json.loads((out / "model.json").read_text())
+
+
+def _bare(model: torch.nn.Module) -> torch.nn.Module:
+    """The network inside a :class:`~inverselab.networks.PostProcess` wrapper (else the model itself)."""
+    return getattr(model, "net", model)
 
 
 def _write_log(path: Path, history: list[dict[str, float]]) -> None:
