@@ -280,10 +280,20 @@ def _cmd_train(args) -> int:
     ).check()
     out = Path(args.out or f"runs/{args.preset}-{args.model}")
     command = "inverselab " + " ".join(sys.argv[1:]) if sys.argv and "inverselab" in sys.argv[0] else ""
+    from .training.distributed import init_from_env
+
+    distributed = init_from_env()  # under torchrun: join the process group (DDP)
     start = time.perf_counter()
-    side = train(
-        config, out, resume=args.resume, progress=not args.quiet and sys.stderr.isatty(), command=command
-    )
+    try:
+        progress = not args.quiet and sys.stderr.isatty()
+        side = train(config, out, resume=args.resume, progress=progress, command=command)
+    finally:
+        if distributed:
+            import torch.distributed as dist
+
+            dist.destroy_process_group()
+    if os.environ.get("RANK", "0") != "0":
+        return 0
     m = side["metrics"]
     print(
         f"{args.preset} / {args.model}: validation PSNR {m['val_psnr']:.2f} dB "

@@ -210,6 +210,9 @@ def train(
     from .losses import get_loss
 
     config.check()
+    rank, world = _distributed()
+    if config.batch_size % world:
+        raise ValueError(f"batch_size must be a multiple of the {world} processes, got {config.batch_size}")
     out = Path(out)
     ckpt_dir = out / "checkpoints"
     torch.manual_seed(config.seed)  # initialization
@@ -250,20 +253,32 @@ def train(
             f"out {out} already holds checkpoints; pass resume=True (--resume) or choose another"
         )
     out.mkdir(parents=True, exist_ok=True)
+    net = model
+    if world > 1:  # each process takes its share of every global batch; DDP averages the gradients
+        net = torch.nn.parallel.DistributedDataParallel(model)
+    share = slice(rank * config.batch_size // world, (rank + 1) * config.batch_size // world)
 
     from tqdm.auto import tqdm
 
     bar = tqdm(
-        total=total, initial=step, disable=not progress, unit="step", file=sys.stderr, dynamic_ncols=True
+        total=total,
+        initial=step,
+        disable=not progress or rank != 0,
+        unit="step",
+        file=sys.stderr,
+        dynamic_ncols=True,
     )
     try:
         while epoch < config.epochs:
             start, losses = time.perf_counter(), []
             for _ in range(config.steps_per_epoch):
+                # Every process draws the same global batch and noise, then keeps its share of it.
                 idx = torch.randint(config.num_train, (config.batch_size,), generator=g_batch)
                 x = x_train[idx]
                 y, sigma = sim.measure(x, g_noise)
-                loss = loss_fn(sim.run(model, y, sigma), x)
+                x, y = x[share], y[share]
+                sigma = None if sigma is None else sigma[share]
+                loss = loss_fn(sim.run(net, y, sigma), x)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 if config.grad_clip is not None:
@@ -271,7 +286,7 @@ def train(
                 opt.step()
                 sched.step()
                 step += 1
-                losses.append(loss.item())
+                losses.append(_mean_over_processes(loss.detach(), world))
                 bar.update(1)
                 bar.set_postfix(loss=f"{losses[-1]:.4g}", epoch=epoch + 1, refresh=False)
             epoch += 1
@@ -286,27 +301,58 @@ def train(
                 "samples_per_s": config.steps_per_epoch * config.batch_size / seconds,
             }
             history.append(row)
-            _write_log(out / "log.csv", history)
-            bar.write(
-                f"epoch {epoch}: loss {row['train_loss']:.4g}, validation PSNR {row['val_psnr']:.2f} dB "
-                f"(input {row['input_psnr']:.2f} dB), {row['samples_per_s']:.0f} samples/s",
-                file=sys.stderr,
-            )
-            save_checkpoint(
-                ckpt_dir,
-                model=model,
-                optimizer=opt,
-                scheduler=sched,
-                generators=generators,
-                step=step,
-                epoch=epoch,
-                meta={**meta, "history": history},
-            )
+            if rank == 0:  # one writer; the others wait for the checkpoint below
+                _write_log(out / "log.csv", history)
+                bar.write(
+                    f"epoch {epoch}: loss {row['train_loss']:.4g}, validation PSNR {row['val_psnr']:.2f} dB "
+                    f"(input {row['input_psnr']:.2f} dB), {row['samples_per_s']:.0f} samples/s",
+                    file=sys.stderr,
+                )
+                save_checkpoint(
+                    ckpt_dir,
+                    model=model,
+                    optimizer=opt,
+                    scheduler=sched,
+                    generators=generators,
+                    step=step,
+                    epoch=epoch,
+                    meta={**meta, "history": history},
+                )
+            _barrier(world)
     finally:
         bar.close()
     final = {k: history[-1][k] for k in ("val_psnr", "val_ssim", "input_psnr")}
-    save_weights(out / "model", _bare(model), {**meta, "metrics": final, "history": history, "step": step})
+    if rank == 0:
+        facts = {**meta, "metrics": final, "history": history, "step": step}
+        save_weights(out / "model", _bare(model), facts)
+    _barrier(world)
     return json.loads((out / "model.json").read_text())
+
+
+def _distributed() -> tuple[int, int]:
+    """``(rank, world size)`` of an initialized ``torch.distributed`` process group, else ``(0, 1)``."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def _barrier(world: int) -> None:
+    if world > 1:
+        import torch.distributed as dist
+
+        dist.barrier()
+
+
+def _mean_over_processes(value: torch.Tensor, world: int) -> float:
+    if world > 1:
+        import torch.distributed as dist
+
+        value = value.clone()
+        dist.all_reduce(value)
+        value /= world
+    return value.item()
 
 
 def _bare(model: torch.nn.Module) -> torch.nn.Module:
