@@ -9,9 +9,9 @@ from inverselab.training.trainer import TrainConfig, train
 
 def test_two_processes_match_one(tmp_path):
     config = TrainConfig(
-        "inpaint-half",
-        "unet",
-        {"chans": 4, "num_pool_layers": 2},
+        "denoise-sigma25",
+        "drunet",
+        {"features": [4, 8], "num_blocks": 1},
         epochs=2,
         steps_per_epoch=3,
         batch_size=4,

@@ -119,13 +119,17 @@ class TrainConfig:
 
 def build_model(config: TrainConfig) -> torch.nn.Module:
     """The network of ``config``: a denoiser, or a :class:`~inverselab.networks.PostProcess` U-Net starting
-    from the preset's direct baseline."""
+    from the preset's direct baseline (its last layer zero, so the untrained model is the baseline)."""
     from ..networks import NETWORKS, PostProcess
     from ..presets import get_preset
 
     if config.model == "unet":
         p = get_preset(config.preset)
-        return PostProcess(NETWORKS["unet"](1, 1, **config.network_config), p.baseline)
+        net = NETWORKS["unet"](1, 1, **config.network_config)
+        # Zero last layer: training starts exactly at the direct method and can only learn to improve on it.
+        torch.nn.init.zeros_(net.final.weight)
+        torch.nn.init.zeros_(net.final.bias)
+        return PostProcess(net, p.baseline)
     return NETWORKS[config.model](1, **config.network_config)
 
 
