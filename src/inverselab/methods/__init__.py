@@ -49,6 +49,7 @@ class MethodInfo:
 
 
 _C = "inverselab.methods.classical"
+_P = "inverselab.methods.pnp"
 METHODS: dict[str, MethodInfo] = {
     m.name: m
     for m in [
@@ -133,6 +134,38 @@ METHODS: dict[str, MethodInfo] = {
             "Approximate message passing with soft thresholding and Onsager correction (Gaussian A)",
             "message-passing",
             "Donoho, Maleki & Montanari, PNAS 2009",
+            iterative=True,
+        ),
+        MethodInfo(
+            "pnp-fista",
+            f"{_P}:pnp_fista",
+            "Plug-and-play FISTA: x <- D(z - step A^H(Az - y), sigma) with momentum; any denoiser (wavelet)",
+            "plug-and-play",
+            "Venkatakrishnan, Bouman & Wohlberg, GlobalSIP 2013; Kamilov, Mansour & Wohlberg, IEEE SPL 2017",
+            iterative=True,
+        ),
+        MethodInfo(
+            "pnp-admm",
+            f"{_P}:pnp_admm",
+            "Plug-and-play ADMM: the z-update is a denoiser D(x + u, sigma); any denoiser (wavelet)",
+            "plug-and-play",
+            "Venkatakrishnan, Bouman & Wohlberg, GlobalSIP 2013",
+            iterative=True,
+        ),
+        MethodInfo(
+            "hqs",
+            f"{_P}:hqs",
+            "Half-quadratic splitting with a decreasing denoiser noise-level schedule (DPIR); any denoiser",
+            "plug-and-play",
+            "Zhang, Li, Zuo, Zhang, Van Gool & Timofte, IEEE TPAMI 2021",
+            iterative=True,
+        ),
+        MethodInfo(
+            "red",
+            f"{_P}:red",
+            "Regularization by denoising: gradient steps on ||Ax-y||^2/2 + lam x^T(x - D(x))/2; any denoiser",
+            "plug-and-play",
+            "Romano, Elad & Milanfar, SIAM J. Imaging Sci. 2017",
             iterative=True,
         ),
     ]

@@ -12,6 +12,7 @@ from ._common import SolverResult
 from .admm import admm, admm_tv
 from .cg import cg, tikhonov_cg
 from .pdhg import pdhg, stacked_norm, tv_pdhg
+from .pnp import hqs, pnp_admm, pnp_pgd, red, sigma_schedule
 from .proximal_gradient import fista, gradient_descent, ista
 
 __all__ = [
@@ -26,6 +27,11 @@ __all__ = [
     "pdhg",
     "tv_pdhg",
     "stacked_norm",
+    "pnp_pgd",
+    "pnp_admm",
+    "hqs",
+    "red",
+    "sigma_schedule",
 ]
 
 from . import amp as _amp_module
