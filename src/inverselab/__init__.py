@@ -26,6 +26,7 @@ _SUBMODULES = (
     "bench",
     "networks",
     "training",
+    "denoisers",
 )
 
 __all__ = ["__version__", *_SUBMODULES]
