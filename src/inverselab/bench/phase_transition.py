@@ -31,8 +31,8 @@ import numpy as np
 import torch
 
 from .._checks import check_number
+from .._files import write_atomic
 from ..operators.base import LinearOperator
-from .files import write_atomic
 from .parallel import imap_unordered
 from .studies import StudyResult
 

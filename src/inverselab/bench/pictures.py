@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .files import atomic_path, write_atomic
+from .._files import atomic_path, write_atomic
 
 __all__ = ["ERROR_SCALE", "save_problem", "save_reconstruction"]
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .files import write_atomic
+from .._files import write_atomic
 
 __all__ = [
     "overview",

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from .._checks import check_number
-from .files import write_atomic
+from .._files import write_atomic
 from .parallel import imap_unordered
 from .suites import Suite
 

@@ -41,7 +41,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..bench.files import atomic_path
+from .._files import atomic_path
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch

@@ -365,7 +365,7 @@ def _bare(model: torch.nn.Module) -> torch.nn.Module:
 
 
 def _write_log(path: Path, history: list[dict[str, float]]) -> None:
-    from ..bench.files import atomic_path
+    from .._files import atomic_path
 
     with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(history[0]), lineterminator="\n")
