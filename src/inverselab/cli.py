@@ -262,6 +262,12 @@ def _cmd_solve(args) -> int:
     return 0
 
 
+def _command_line() -> str:
+    """This invocation as ``inverselab ...`` (recorded in results and weights), or ``""`` when called as a
+    function (``main([...])``)."""
+    return "inverselab " + " ".join(sys.argv[1:]) if sys.argv and "inverselab" in sys.argv[0] else ""
+
+
 def _cmd_train(args) -> int:
     from .training.trainer import TrainConfig, train
 
@@ -279,7 +285,7 @@ def _cmd_train(args) -> int:
         seed=args.seed,
     ).check()
     out = Path(args.out or f"runs/{args.preset}-{args.model}")
-    command = "inverselab " + " ".join(sys.argv[1:]) if sys.argv and "inverselab" in sys.argv[0] else ""
+    command = _command_line()
     from .training.distributed import init_from_env
 
     distributed = init_from_env()  # under torchrun: join the process group (DDP)
@@ -317,7 +323,7 @@ def _cmd_bench(args) -> int:
     if args.size is not None and not (8 <= args.size <= 4096):
         raise ValueError(f"--size must be between 8 and 4096, got {args.size}")
     progress = not args.quiet and sys.stderr.isatty()
-    command = "inverselab " + " ".join(sys.argv[1:]) if sys.argv and "inverselab" in sys.argv[0] else ""
+    command = _command_line()
     if args.study:
         study = get_study(args.study)
         if args.suite not in ("quick", "full"):

@@ -97,7 +97,7 @@ class BudgetExceeded(BaseException):
     ``except Exception`` cannot swallow it)."""
 
 
-def _split(arg: str, values: Sequence[str] | None) -> list[str] | None:
+def _split(values: Sequence[str] | str | None) -> list[str] | None:
     if values is None:
         return None
     if isinstance(values, str):
@@ -130,7 +130,7 @@ def plan(
     from ..methods import METHODS, list_methods
     from ..presets import get_preset
 
-    presets, methods = _split("presets", presets), _split("methods", methods)
+    presets, methods = _split(presets), _split(methods)
     seed = int(check_number("seed", seed, low=0, integer=True))
     if num_images is not None:
         num_images = int(check_number("num_images", num_images, low=1, integer=True))
