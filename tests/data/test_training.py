@@ -47,3 +47,31 @@ def test_refuses_test_images_and_bad_arguments():
     with pytest.raises(ValueError, match="size"):
         training_images("ellipses", 1, size=4)
     assert "dead-leaves images + random crops of the training photos" in describe_source("natural", 8, 64, 0)
+
+
+def test_folder_source_crops_without_rescaling(tmp_path):
+    import numpy as np
+
+    from inverselab.data import is_folder_source
+
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.rand(40, 50, generator=g), torch.rand(36, 36, generator=g)
+    np.save(tmp_path / "a.npy", a.numpy())
+    np.save(tmp_path / "b.npy", b.numpy())
+    assert is_folder_source(tmp_path) and is_folder_source(str(tmp_path)) and not is_folder_source("photos")
+    x = training_images(tmp_path, 6, size=32, generator=1)
+    assert x.shape == (6, 1, 32, 32)
+    assert torch.equal(x, training_images(str(tmp_path), 6, size=32, generator=1))
+    values = {float(v) for v in torch.cat([a.flatten(), b.flatten()])}
+    assert all(float(v) in values for v in x.flatten())  # pixels of the images: not resampled
+    assert describe_source(tmp_path, 6, 32, 1) == (
+        "6 images of 32x32 px, seed 1: random crops (flipped, rotated, not rescaled) of the 2 images in "
+        f"folder {tmp_path.resolve()}"
+    )
+    with pytest.raises(ValueError, match=r"b\.npy' is 36x36 px, smaller than the 40x40 px"):
+        training_images(tmp_path, 2, size=40)
+    with pytest.raises(ValueError, match="source must be one of .* or an existing folder"):
+        training_images(tmp_path / "missing", 2)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="must contain files"):
+        training_images(tmp_path / "empty", 2)

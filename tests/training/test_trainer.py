@@ -97,3 +97,116 @@ def test_cli_train(tmp_path, capsys):
     assert main(args + ["--resume"]) == 0  # nothing left to do: writes the same final weights
     assert main(["train", "deblur-gauss", "--model", "dncnn", "--out", str(tmp_path / "x")]) == 2
     assert "denoiser" in capsys.readouterr().err
+
+
+def test_device_and_amp(tmp_path):
+    config = TrainConfig("denoise-sigma25", "dncnn", {"depth": 3, "features": 8}, **{**TINY, "epochs": 1})
+    config.steps_per_epoch = 2
+    side = train(config, tmp_path / "a", device=torch.device("cpu"))
+    assert side["device"] == "cpu" and side["amp"] is False
+    auto = train(config, tmp_path / "b")  # "auto" is the CPU here: the same run
+    assert auto["sha256"] == side["sha256"]
+    # device and amp are not part of the configuration: a run may resume elsewhere (here: nothing left to do)
+    assert train(config, tmp_path / "a", resume=True, device="auto")["sha256"] == side["sha256"]
+    with pytest.raises(ValueError, match="amp=True: mixed precision needs CUDA, but the device is cpu"):
+        train(config, tmp_path / "c", device="cpu", amp=True)
+    with pytest.raises(ValueError, match="device must be"):
+        train(config, tmp_path / "c", device="tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="device 'cuda': CUDA is not available"):
+            train(config, tmp_path / "c", device="cuda")
+    assert not (tmp_path / "c").exists()
+
+
+def test_resume_accepts_checkpoints_written_before_a_field_was_added():
+    from dataclasses import asdict
+
+    from inverselab.training.trainer import _same_config
+
+    now = asdict(TrainConfig("denoise-sigma25", "dncnn"))
+    old = {k: v for k, v in now.items() if k != "noisy_data"}
+    assert _same_config(now, now) and _same_config(old, now)
+    assert not _same_config(old, {**now, "noisy_data": True})
+    assert not _same_config({**old, "lr": 0.5}, now) and not _same_config(None, now)
+
+
+def test_tensorboard_scalars(tmp_path):
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    config = TrainConfig("denoise-sigma25", "dncnn", {"depth": 3, "features": 8}, **{**TINY, "epochs": 2})
+    config.steps_per_epoch = 3
+    side = train(config, tmp_path, tensorboard=True)
+    events = EventAccumulator(str(tmp_path / "tensorboard"))
+    events.Reload()
+    columns = ("train_loss", "val_psnr", "val_ssim", "input_psnr", "lr", "samples_per_s")
+    assert set(events.Tags()["scalars"]) == {"train/loss", *(f"epoch/{c}" for c in columns)}
+    assert [e.step for e in events.Scalars("train/loss")] == [1, 2, 3, 4, 5, 6]
+    for c in columns:
+        assert [e.step for e in events.Scalars(f"epoch/{c}")] == [3, 6]
+        assert [e.value for e in events.Scalars(f"epoch/{c}")] == pytest.approx(
+            [h[c] for h in side["history"]]
+        )
+
+
+def test_tensorboard_missing_says_how_to_install(tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "tensorboard", None)  # `import tensorboard` now fails
+    config = TrainConfig("denoise-sigma25", "dncnn", {"depth": 3, "features": 8}, **TINY)
+    with pytest.raises(ImportError, match=r"^tensorboard=True needs `pip install tensorboard`$"):
+        train(config, tmp_path / "run", tensorboard=True)
+    assert not (tmp_path / "run").exists()
+
+
+_RESUME_RANK = """
+import json, sys
+import torch, torch.distributed as dist
+from inverselab.training.trainer import TrainConfig, train
+rank, init, out, config = int(sys.argv[1]), sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
+torch.set_num_threads(1)
+dist.init_process_group("gloo", init_method="file://" + init, rank=rank, world_size=2)
+try:
+    train(TrainConfig(**config), out, resume=True)
+finally:
+    dist.destroy_process_group()
+"""
+
+
+@pytest.mark.slow
+def test_distributed_resume_gives_every_rank_the_saved_generators(tmp_path, monkeypatch):
+    """Interrupted after epoch 1 in one process, resumed with 2 DDP processes (every rank reads the same
+    checkpoint, so all continue rank 0's batch, noise and SURE-probe streams): the weights are those of an
+    uninterrupted single-process run. A rank that restarted its generators would train on other batches."""
+    import json
+    import subprocess
+    import sys
+    from dataclasses import asdict
+
+    config = TrainConfig(
+        "denoise-sigma25",
+        "drunet",
+        {"features": [4, 8], "num_blocks": 1},
+        loss="sure",
+        **{**TINY, "epochs": 2},
+    )
+    config.steps_per_epoch, config.num_train, config.num_val = 3, 8, 2
+    train(config, tmp_path / "one")
+    original = checkpoints.save_checkpoint
+
+    def killed_after_first(*args, **kwargs):
+        original(*args, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(checkpoints, "save_checkpoint", killed_after_first)
+    with pytest.raises(KeyboardInterrupt):
+        train(config, tmp_path / "two")
+    monkeypatch.setattr(checkpoints, "save_checkpoint", original)
+    args = [str(tmp_path / "rendezvous"), str(tmp_path / "two"), json.dumps(asdict(config))]
+    ranks = [subprocess.Popen([sys.executable, "-c", _RESUME_RANK, str(r), *args]) for r in range(2)]
+    assert [p.wait(timeout=300) for p in ranks] == [0, 0]
+    a, _ = checkpoints.load_weights(tmp_path / "one" / "model")
+    b, meta = checkpoints.load_weights(tmp_path / "two" / "model")
+    assert [h["epoch"] for h in meta["history"]] == [1, 2]
+    for k in a:
+        assert torch.allclose(a[k], b[k], atol=1e-5, rtol=1e-4), k
