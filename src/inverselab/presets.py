@@ -44,12 +44,16 @@ class Preset:
         metric: Headline metric: ``"psnr"`` or ``"nmse_db"``.
         data_range: PSNR/SSIM data range: a number, or ``"max"`` for the fastMRI convention.
         channels: ``1`` for single-channel physics (MRI, CT): color inputs are averaged to gray.
+        learned: Methods that use trained networks (shipped weights, or plug-and-play with the shipped
+            denoiser), in table order; they run in the bench suites beside ``methods``.
         params: Per-method keyword arguments tuned for this preset (e.g. regularization weights).
         sampling: What ``make_problem(..., sampling=value)`` changes, or ``None`` if the preset has no such
             knob: ``"acceleration"`` (MRI: the mask's undersampling factor, same center band),
             ``"angles"`` (sparse-view CT: number of angles over 180 degrees) or ``"angular range (degrees)"``
             (limited-angle CT: one angle per degree).
         sampling_default: The knob's value that gives the preset's own problem.
+        random_operator: The operator has random parts drawn from the seed (a mask): each seed is another
+            instance, so trained networks see a fresh operator at every step (``inverselab train``).
     """
 
     name: str
@@ -64,12 +68,19 @@ class Preset:
     data_range: float | str = 1.0
     channels: int | None = None
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    learned: tuple[str, ...] = ()
     sampling: str | None = None
     sampling_default: float | None = None
+    random_operator: bool = False
 
     @property
     def default_method(self) -> str:
         return self.methods[0]
+
+    @property
+    def all_methods(self) -> tuple[str, ...]:
+        """The classical ``methods`` followed by the ``learned`` ones."""
+        return self.methods + self.learned
 
     def method_params(self, method: str) -> dict[str, Any]:
         """Keyword arguments tuned for ``method`` on this preset (empty if none)."""
@@ -182,6 +193,16 @@ def _limited_angles(sampling=None):
     return limited_angle_angles(float(span), span)  # one angle per degree
 
 
+# Plug-and-play with the shipped DRUNet, tuned on the training photos chelsea, coffee and brick (128 px).
+_PNP_DEBLUR = {
+    "hqs": {"denoiser": "drunet", "sigma": 0.01, "sigma_max": 0.2, "lam": 3e-5, "num_iter": 8},
+    "pnp-admm": {"denoiser": "drunet", "sigma": 0.02, "rho": 0.2, "num_iter": 30},
+}
+_PNP_SR = {
+    "hqs": {"denoiser": "drunet", "sigma": 0.01, "sigma_max": 0.2, "lam": 3e-5, "num_iter": 8, "cg_iter": 10},
+    "pnp-admm": {"denoiser": "drunet", "sigma": 0.02, "rho": 0.2, "num_iter": 30},
+}
+
 _CT_PARAMS = {
     "tv-admm": {"lam": 3.0, "rho": 100.0, "cg_iter": 10},
     "tv-pdhg": {"lam": 3.0, "num_iter": 500},
@@ -204,7 +225,9 @@ PRESETS: dict[str, Preset] = {
                 "tv-pdhg": {"lam": 0.08},
                 "fista-wavelet": {"lam": 0.15},
                 "ista-wavelet": {"lam": 0.15},
+                "drunet": {"sigma": 25 / 255},
             },
+            learned=("drunet",),
         ),
         Preset(
             "deblur-gauss",
@@ -219,7 +242,9 @@ PRESETS: dict[str, Preset] = {
                 "tv-pdhg": {"lam": 5e-4},
                 "fista-wavelet": {"lam": 0.003},
                 "ista-wavelet": {"lam": 0.003},
+                **_PNP_DEBLUR,
             },
+            learned=("hqs", "pnp-admm"),
         ),
         Preset(
             "inpaint-half",
@@ -227,6 +252,7 @@ PRESETS: dict[str, Preset] = {
             "image",
             _inpaint,
             ("tv-pdhg", "fista-wavelet", "ista-wavelet", "adjoint"),
+            random_operator=True,
             baseline="adjoint",
             params={
                 "tv-pdhg": {"lam": 0.003},
@@ -246,7 +272,9 @@ PRESETS: dict[str, Preset] = {
                 "tikhonov-cg": {"lam": 0.001},
                 "fista-wavelet": {"lam": 0.001},
                 "ista-wavelet": {"lam": 0.001},
+                **_PNP_SR,
             },
+            learned=("hqs", "pnp-admm"),
         ),
         Preset(
             "cs-sparse-250x500",
@@ -269,6 +297,7 @@ PRESETS: dict[str, Preset] = {
             "image",
             _cs_image,
             ("tv-pdhg", "fista-wavelet", "ista-wavelet", "adjoint"),
+            random_operator=True,
             baseline="adjoint",
             sample="shepp_logan",
             params={
@@ -283,6 +312,7 @@ PRESETS: dict[str, Preset] = {
             "image",
             _mri,
             ("tv-admm", "tv-pdhg", "fista-wavelet", "ista-wavelet", "zero-filled"),
+            random_operator=True,
             baseline="zero-filled",
             channels=1,
             sample="shepp_logan",
@@ -294,7 +324,9 @@ PRESETS: dict[str, Preset] = {
                 "tv-pdhg": {"lam": 0.003, "num_iter": 500},
                 "fista-wavelet": {"lam": 0.001},
                 "ista-wavelet": {"lam": 0.001},
+                "unet": {"weights": "unet-mri-4x"},
             },
+            learned=("unet",),
         ),
         Preset(
             "mri-8x-multicoil",
@@ -302,6 +334,7 @@ PRESETS: dict[str, Preset] = {
             "image",
             _mri_multicoil,
             ("tv-admm", "tv-pdhg", "fista-wavelet", "ista-wavelet", "zero-filled"),
+            random_operator=True,
             baseline="zero-filled",
             channels=1,
             sample="shepp_logan",
@@ -326,7 +359,8 @@ PRESETS: dict[str, Preset] = {
             sample="shepp_logan",
             sampling="angles",
             sampling_default=60,
-            params=_CT_PARAMS,
+            params={**_CT_PARAMS, "unet": {"weights": "unet-ct-sparse-60"}},
+            learned=("unet",),
         ),
         Preset(
             "ct-limited-90",

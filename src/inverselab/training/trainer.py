@@ -15,10 +15,11 @@ self-supervised (``sure``, ``noise2self``: from the noisy images alone, see
 Training images come from :func:`inverselab.data.training_images`: generated phantoms and crops of the
 training photos (never the bench test images), or crops of a folder of the user's images. With
 ``noisy_data=True`` the folder's images already carry the preset's noise: they are the network's inputs as
-they are, and only the self-supervised losses apply. The operator is built once per run, for
-``patch x patch`` images, with the run's seed. Each epoch ends with a validation on held-out generated images
-(the network's PSNR/SSIM next to its input's) and a checkpoint; ``resume=True`` continues from the last
-checkpoint and gives the same weights as an uninterrupted run.
+they are, and only the self-supervised losses apply. The operator is built for ``patch x patch`` images:
+once per run from the run's seed, or, for presets with a random operator (masks: MRI, inpainting), afresh at
+every step from the noise generator, so the network learns the preset and not one mask. Each epoch ends with
+a validation on held-out generated images (the network's PSNR/SSIM next to its input's) and a checkpoint;
+``resume=True`` continues from the last checkpoint and gives the same weights as an uninterrupted run.
 
 The run uses one device (``device="auto"``: CUDA when available), optionally with mixed precision
 (``amp=True``, CUDA only), and can log to TensorBoard (``tensorboard=True``, needs the ``tensorboard``
@@ -217,6 +218,7 @@ class _Simulator:
         self.preset = get_preset(config.preset)
         A, self.noise = self.preset.build((1, config.patch, config.patch), make_generator(config.seed))
         self.A = A.to(device)  # operators are modules: their buffers (masks, kernels, ...) move with them
+        self.current = self.A  # the operator of the last measurement
         self.denoiser = config.model != "unet"
         self.noisy_data = config.noisy_data
         sigma = float(getattr(self.noise, "sigma", 0.0))
@@ -237,15 +239,21 @@ class _Simulator:
             sigma = (lo + (hi - lo) * torch.rand(x.shape[0], generator=gen)).to(x.device)
             n = torch.randn(x.shape, generator=gen).to(x.device)
             return x + sigma.reshape(-1, 1, 1, 1) * n, sigma
+        self.current = self.A
+        if self.preset.random_operator:  # a fresh mask every step, so the network works for any instance
+            shape = (1, self.config.patch, self.config.patch)
+            self.current = self.preset.build(shape, gen)[0].to(x.device)
         with torch.no_grad():
-            return self.noise(self.A(x), gen), None
+            return self.noise(self.current(x), gen), None
 
     def run(self, model: torch.nn.Module, y: torch.Tensor, sigma: torch.Tensor | None) -> torch.Tensor:
-        return model(y, sigma) if self.denoiser else model(y, self.A)
+        """The model on ``y``: a denoiser, or a post-processing network with the operator of the last
+        :meth:`measure`."""
+        return model(y, sigma) if self.denoiser else model(y, self.current)
 
     def baseline(self, model: torch.nn.Module, y: torch.Tensor) -> torch.Tensor:
         """What the network starts from: the noisy image, or the direct reconstruction."""
-        return y if self.denoiser else model.initial_reconstruction(y, self.A)
+        return y if self.denoiser else model.initial_reconstruction(y, self.current)
 
 
 def _validate(model, sim: _Simulator, x_val: torch.Tensor, seed: int) -> dict[str, float]:
