@@ -62,6 +62,16 @@ def test_solve_writes_outputs(tmp_path):
     assert m["psnr"] > 24.0
 
 
+def test_solve_param_overrides_the_preset(tmp_path):
+    """--param values reach the method: a huge TV weight flattens the image, so PSNR collapses."""
+    args = ["solve", "denoise-sigma25", "--size", "32", "--quiet", "--out"]
+    assert main([*args, str(tmp_path / "a")]) == 0
+    assert main([*args, str(tmp_path / "b"), "--param", "lam=10", "--param", "num_iter=20"]) == 0
+    a, b = (json.loads((tmp_path / d / "metrics.json").read_text()) for d in "ab")
+    assert b["params"]["lam"] == 10 and b["params"]["num_iter"] == 20
+    assert b["psnr"] < a["psnr"] - 5
+
+
 def test_solve_with_image_file(tmp_path):
     from PIL import Image
 
@@ -100,6 +110,9 @@ def test_solve_with_image_file(tmp_path):
         (["solve", "denoise-sigma25", "--noise", "-0.1"], "--noise"),
         (["solve", "denoise-sigma25", "--noise", "nan"], "--noise"),
         (["solve", "denoise-sigma25", "--size", "abc"], "invalid int value"),
+        (["solve", "denoise-sigma25", "--param", "lam"], "--param must be KEY=VALUE"),
+        (["solve", "denoise-sigma25", "--param", "bogus=1"], "has no parameter 'bogus'"),
+        (["solve", "deblur-gauss", "--method", "hqs", "--param", "denoiser=magic"], "denoiser must be one of"),
         (["list", "things"], "invalid choice"),
         (["frobnicate"], "invalid choice"),
     ],

@@ -47,6 +47,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="Gaussian noise std replacing the preset's noise (for noise-shift studies)",
     )
     p_solve.add_argument("--seed", type=int, default=0, help="seed for the operator, signal and noise")
+    p_solve.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a method parameter overriding the preset's (repeatable; VALUE as JSON, else a string), "
+        "e.g. --param denoiser=bm3d --param sigma=0.03",
+    )
     p_solve.add_argument("--out", default="out", help="output directory (default: out)")
     p_solve.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -62,13 +70,30 @@ def build_parser() -> argparse.ArgumentParser:
     p_train.add_argument("--steps", type=int, default=50, help="optimizer steps per epoch (default 50)")
     p_train.add_argument("--batch-size", type=int, default=8, help="images per step (default 8)")
     p_train.add_argument("--lr", type=float, default=1e-3, help="peak AdamW learning rate (default 1e-3)")
-    p_train.add_argument("--loss", default="mse", help="mse (default), l1 or ssim")
+    p_train.add_argument(
+        "--loss",
+        default="mse",
+        help="mse (default), l1, ssim; or, for denoisers without clean data, sure or noise2self "
+        "(self-supervised: the loss never sees a clean image)",
+    )
     p_train.add_argument("--patch", type=int, default=64, help="training image size (default 64)")
-    p_train.add_argument("--data", help="dead-leaves, ellipses, photos, natural or phantoms")
+    p_train.add_argument(
+        "--data", help="dead-leaves, ellipses, photos, natural, phantoms, or a folder of your images"
+    )
+    p_train.add_argument(
+        "--noisy-data",
+        action="store_true",
+        help="the --data folder's images already carry the preset's noise (with --loss sure|noise2self)",
+    )
     p_train.add_argument("--num-train", type=int, default=256, help="training images (default 256)")
     p_train.add_argument("--seed", type=int, default=0, help="seed (default 0)")
     p_train.add_argument("--out", help="run directory (default: runs/PRESET-MODEL)")
     p_train.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
+    p_train.add_argument("--device", default="auto", help="auto (CUDA when available, default), cpu, cuda, cuda:1")
+    p_train.add_argument("--amp", action="store_true", help="mixed precision (float16 autocast; CUDA only)")
+    p_train.add_argument(
+        "--tensorboard", action="store_true", help="also log to OUT/tensorboard (needs pip install tensorboard)"
+    )
     p_train.add_argument("--quiet", action="store_true", help="no progress bar")
 
     p_bench = sub.add_parser(
@@ -108,6 +133,7 @@ def _cmd_list(args) -> int:
                 "metric": p.metric,
                 "default_method": p.default_method,
                 "methods": list(p.methods),
+                "learned": list(p.learned),
                 "baseline": p.baseline,
                 "size": p.size,
                 "sample": p.sample,
@@ -121,6 +147,8 @@ def _cmd_list(args) -> int:
             for r in rows:
                 print(f"{r['name']:<{width}}  {r['description']}")
                 print(f"{'':<{width}}  methods: {', '.join(r['methods'])} (default {r['default_method']})")
+                if r["learned"]:
+                    print(f"{'':<{width}}  learned: {', '.join(r['learned'])}")
         return 0
     if args.what in ("suites", "studies"):
         return _list_bench(args.what, args.json)
@@ -218,7 +246,7 @@ def _cmd_solve(args) -> int:
         preset, x, sample=args.sample, size=args.size, seed=args.seed, noise_sigma=args.noise
     )
     info = METHODS[method_name]
-    params = preset.method_params(method_name)
+    params = {**preset.method_params(method_name), **_method_params(info, args.param)}
     if info.iterative:
         params["progress"] = not args.quiet and sys.stderr.isatty()
     method = get_method(method_name, **params)
@@ -262,6 +290,25 @@ def _cmd_solve(args) -> int:
     return 0
 
 
+def _method_params(info, pairs: list[str]) -> dict:
+    """``--param KEY=VALUE`` pairs as keyword arguments of the method ``info`` (checked against its signature)."""
+    import inspect
+
+    accepted = [n for n in inspect.signature(info.load()).parameters if n not in ("y", "A", "progress")]
+    params = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--param must be KEY=VALUE, got {pair!r}")
+        if key not in accepted:
+            raise ValueError(f"--param: {info.name} has no parameter {key!r} (it takes: {', '.join(accepted)})")
+        try:
+            params[key] = json.loads(text)
+        except json.JSONDecodeError:
+            params[key] = text
+    return params
+
+
 def _command_line() -> str:
     """This invocation as ``inverselab ...`` (recorded in results and weights), or ``""`` when called as a
     function (``main([...])``)."""
@@ -281,6 +328,7 @@ def _cmd_train(args) -> int:
         lr=args.lr,
         patch=args.patch,
         data=args.data,
+        noisy_data=args.noisy_data,
         num_train=args.num_train,
         seed=args.seed,
     ).check()
@@ -292,7 +340,16 @@ def _cmd_train(args) -> int:
     start = time.perf_counter()
     try:
         progress = not args.quiet and sys.stderr.isatty()
-        side = train(config, out, resume=args.resume, progress=progress, command=command)
+        side = train(
+            config,
+            out,
+            resume=args.resume,
+            progress=progress,
+            command=command,
+            device=args.device,
+            amp=args.amp,
+            tensorboard=args.tensorboard,
+        )
     finally:
         if distributed:
             import torch.distributed as dist

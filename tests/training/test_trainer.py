@@ -210,3 +210,22 @@ def test_distributed_resume_gives_every_rank_the_saved_generators(tmp_path, monk
     assert [h["epoch"] for h in meta["history"]] == [1, 2]
     for k in a:
         assert torch.allclose(a[k], b[k], atol=1e-5, rtol=1e-4), k
+
+
+@pytest.mark.parametrize(
+    "extra, needle",
+    [
+        (["--amp"], "mixed precision needs CUDA"),
+        (["--device", "cuda:7"] if not torch.cuda.is_available() else ["--device", "tpu"], "device"),
+        (["--loss", "sure"], "self-supervised"),
+        (["--noisy-data"], "noisy_data"),
+    ],
+)
+def test_cli_train_flags_reach_the_trainer(extra, needle, tmp_path, capsys):
+    """--amp, --device, --loss sure and --noisy-data are passed on: their mistakes come back as one line."""
+    from inverselab.cli import main
+
+    args = ["train", "inpaint-half", "--model", "unet", "--epochs", "1", "--steps", "1", "--batch-size", "2"]
+    assert main([*args, "--patch", "32", "--num-train", "2", "--out", str(tmp_path), "--quiet", *extra]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and err.count("\n") == 1, err
