@@ -112,7 +112,10 @@ def test_solve_with_image_file(tmp_path):
         (["solve", "denoise-sigma25", "--size", "abc"], "invalid int value"),
         (["solve", "denoise-sigma25", "--param", "lam"], "--param must be KEY=VALUE"),
         (["solve", "denoise-sigma25", "--param", "bogus=1"], "has no parameter 'bogus'"),
-        (["solve", "deblur-gauss", "--method", "hqs", "--param", "denoiser=magic"], "denoiser must be one of"),
+        (
+            ["solve", "deblur-gauss", "--method", "hqs", "--param", "denoiser=magic"],
+            "denoiser must be one of",
+        ),
         (["list", "things"], "invalid choice"),
         (["frobnicate"], "invalid choice"),
     ],

@@ -34,8 +34,9 @@ def test_every_preset_has_a_margin_and_known_methods():
     assert set(MARGINS) == set(PRESETS)
     for p in PRESETS.values():
         assert p.baseline in p.methods
-        assert all(m in METHODS for m in p.methods), p.name
-        assert set(p.params) <= set(p.methods), p.name
+        assert all(m in METHODS for m in p.all_methods), p.name
+        assert set(p.params) <= set(p.all_methods), p.name
+        assert not set(p.methods) & set(p.learned), p.name
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))

@@ -89,10 +89,14 @@ def build_parser() -> argparse.ArgumentParser:
     p_train.add_argument("--seed", type=int, default=0, help="seed (default 0)")
     p_train.add_argument("--out", help="run directory (default: runs/PRESET-MODEL)")
     p_train.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
-    p_train.add_argument("--device", default="auto", help="auto (CUDA when available, default), cpu, cuda, cuda:1")
+    p_train.add_argument(
+        "--device", default="auto", help="auto (CUDA when available, default), cpu, cuda, cuda:1"
+    )
     p_train.add_argument("--amp", action="store_true", help="mixed precision (float16 autocast; CUDA only)")
     p_train.add_argument(
-        "--tensorboard", action="store_true", help="also log to OUT/tensorboard (needs pip install tensorboard)"
+        "--tensorboard",
+        action="store_true",
+        help="also log to OUT/tensorboard (needs pip install tensorboard)",
     )
     p_train.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -291,7 +295,8 @@ def _cmd_solve(args) -> int:
 
 
 def _method_params(info, pairs: list[str]) -> dict:
-    """``--param KEY=VALUE`` pairs as keyword arguments of the method ``info`` (checked against its signature)."""
+    """``--param KEY=VALUE`` pairs as keyword arguments of the method ``info`` (checked against its
+    signature)."""
     import inspect
 
     accepted = [n for n in inspect.signature(info.load()).parameters if n not in ("y", "A", "progress")]
@@ -301,7 +306,9 @@ def _method_params(info, pairs: list[str]) -> dict:
         if not sep or not key:
             raise ValueError(f"--param must be KEY=VALUE, got {pair!r}")
         if key not in accepted:
-            raise ValueError(f"--param: {info.name} has no parameter {key!r} (it takes: {', '.join(accepted)})")
+            raise ValueError(
+                f"--param: {info.name} has no parameter {key!r} (it takes: {', '.join(accepted)})"
+            )
         try:
             params[key] = json.loads(text)
         except json.JSONDecodeError:

@@ -37,7 +37,7 @@ def test_suites_cover_every_preset_and_method():
         assert [e.preset for e in suite.entries] == list(PRESETS)
         tasks = plan(suite)
         for p in PRESETS.values():  # every preset with all its classical methods
-            assert {t.method for t in tasks if t.preset == p.name} == set(p.methods)
+            assert {t.method for t in tasks if t.preset == p.name} == set(p.all_methods)
     assert len(plan(SUITES["full"])) > len(plan(SUITES["quick"]))
     with pytest.raises(ValueError, match="suite must be one of"):
         get_suite("nope")

@@ -153,7 +153,7 @@ def plan(
     used: set[str] = set()
     for entry in entries:
         p = get_preset(entry.preset)
-        entry_methods = entry.methods if entry.methods is not None else p.methods
+        entry_methods = entry.methods if entry.methods is not None else p.all_methods
         chosen = [m for m in entry_methods if methods is None or m in methods]
         used.update(chosen)
         images = entry.images[:num_images] if num_images and p.kind == "image" else entry.images

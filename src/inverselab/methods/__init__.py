@@ -50,6 +50,7 @@ class MethodInfo:
 
 _C = "inverselab.methods.classical"
 _P = "inverselab.methods.pnp"
+_L = "inverselab.methods.learned"
 METHODS: dict[str, MethodInfo] = {
     m.name: m
     for m in [
@@ -167,6 +168,20 @@ METHODS: dict[str, MethodInfo] = {
             "plug-and-play",
             "Romano, Elad & Milanfar, SIAM J. Imaging Sci. 2017",
             iterative=True,
+        ),
+        MethodInfo(
+            "drunet",
+            f"{_L}:drunet",
+            "Learned denoiser: the shipped DRUNet (one network for sigma in [0, 50/255]) applied to y",
+            "learned",
+            "Zhang, Li, Zuo, Zhang, Van Gool & Timofte, IEEE TPAMI 2021",
+        ),
+        MethodInfo(
+            "unet",
+            f"{_L}:unet",
+            "Post-processing U-Net after the direct method (FBPConvNet): x0 + U(x0); weights per preset",
+            "learned",
+            "Jin, McCann, Froustey & Unser, IEEE Trans. Image Process. 2017; Ronneberger et al., MICCAI 2015",
         ),
     ]
 }

@@ -3,7 +3,9 @@
 ``denoiser`` is a name or any callable ``denoiser(x, sigma) -> x`` (e.g. a trained
 :class:`~inverselab.networks.DRUNet`). Names: ``"wavelet"`` (the default, soft thresholding of db4 wavelet
 details, so the methods run with no learned weights), ``"tv"`` (ROF denoising, ``tv_iter`` dual iterations
-per call) and ``"bm3d"`` (needs ``pip install bm3d``). The default parameters were tuned with the wavelet
+per call), ``"bm3d"`` (needs ``pip install bm3d``) and ``"drunet"`` (the shipped learned denoiser,
+``drunet-denoise``); any other string is taken as denoiser weights (a name or a ``.safetensors`` path, see
+:mod:`inverselab.methods.learned`). The default parameters were tuned with the wavelet
 denoiser on ``deblur-gauss`` (32 px); other denoisers want their own ``sigma`` (presets override them). All
 start from the scaled adjoint (:func:`inverselab.methods.classical.adjoint`).
 """
@@ -20,7 +22,7 @@ from .classical import _check, adjoint
 
 __all__ = ["pnp_fista", "pnp_admm", "hqs", "red", "DENOISER_NAMES", "make_denoiser"]
 
-DENOISER_NAMES = ("wavelet", "tv", "bm3d")
+DENOISER_NAMES = ("wavelet", "tv", "bm3d", "drunet")
 
 
 def make_denoiser(
@@ -30,10 +32,13 @@ def make_denoiser(
 
     ``"wavelet"`` is :class:`~inverselab.denoisers.WaveletDenoiser` ``("db4", levels, factor=1)`` with the
     most levels up to 4 that divide the image size; ``"tv"`` is :class:`~inverselab.denoisers.TVDenoiser`
-    ``(weight=1, num_iter=tv_iter)``; ``"bm3d"`` is :class:`~inverselab.denoisers.BM3DDenoiser`.
+    ``(weight=1, num_iter=tv_iter)``; ``"bm3d"`` is :class:`~inverselab.denoisers.BM3DDenoiser`;
+    ``"drunet"`` is the shipped DRUNet (:func:`~inverselab.methods.learned.network_denoiser`), and any other
+    string names denoiser weights (shipped name or path).
 
     Raises:
-        ValueError: an unknown name, or a named denoiser with a non-image operator.
+        ValueError: an unknown name (neither a denoiser nor weights), or a named denoiser with a non-image
+            operator.
         TypeError: ``denoiser`` is neither a name nor callable.
     """
     from ..denoisers import BM3DDenoiser, TVDenoiser, WaveletDenoiser
@@ -45,11 +50,23 @@ def make_denoiser(
                 f"got {type(denoiser).__name__}"
             )
         return denoiser
-    if denoiser not in DENOISER_NAMES:
-        raise ValueError(
-            f"denoiser must be one of {', '.join(DENOISER_NAMES)} or a callable; got {denoiser!r}"
-        )
     shape = A.in_shape
+    if denoiser not in DENOISER_NAMES or denoiser == "drunet":
+        from .learned import DEFAULT_DENOISER, network_denoiser
+
+        weights = DEFAULT_DENOISER if denoiser == "drunet" else denoiser
+        try:
+            D = network_denoiser(weights)
+        except (ValueError, FileNotFoundError) as err:
+            raise ValueError(
+                f"denoiser must be one of {', '.join(DENOISER_NAMES)}, denoiser weights or a callable; "
+                f"got {denoiser!r} ({err})"
+            ) from None
+        if len(shape) != 3:
+            raise ValueError(
+                f"denoiser {denoiser!r} needs an image operator with in_shape (C, H, W), got {shape}"
+            )
+        return D
     if len(shape) != 3:
         raise ValueError(
             f"denoiser {denoiser!r} needs an image operator with in_shape (C, H, W), got {shape}"

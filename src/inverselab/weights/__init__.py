@@ -83,7 +83,11 @@ def load_model(name: str | os.PathLike, device: str = "cpu"):
     if model_name not in NETWORKS or not isinstance(config, dict):
         raise ValueError(f"{path.with_suffix('.json')} does not name a known model and its network_config")
     net = NETWORKS[model_name](**config)
-    state, _ = load_weights(path, expect=net, device=device)
-    net.load_state_dict(state)
     model = PostProcess(net, meta["initial"]) if meta.get("initial") else net
+    # Final weights hold the bare network; a checkpoint's model file the whole PostProcess ("net." keys).
+    names = meta.get("tensors") or {}
+    whole = model is not net and bool(names) and all(k.startswith("net.") for k in names)
+    target = model if whole else net
+    state, _ = load_weights(path, expect=target, device=device)
+    target.load_state_dict(state)
     return model.to(device).eval()

@@ -1,0 +1,136 @@
+"""Learned methods as ``method(y, A, weights=...) -> x``: trained networks loaded by name or path.
+
+- :func:`drunet`: the shipped multi-noise-level denoiser (or any denoiser weights) applied to a noisy image;
+- :func:`unet`: a post-processing network after the direct method it was trained with (FBP + U-Net for CT,
+  zero-filled + U-Net for MRI, "FBPConvNet").
+
+``weights`` is a shipped name (``inverselab list weights``), a name in a folder of
+``INVERSELAB_WEIGHTS_PATH``, or a path to a ``.safetensors`` file written by ``inverselab train``. Networks
+are loaded once per process (:func:`load_network` caches them) and never unpickled. The plug-and-play methods
+take the same denoisers (``denoiser="drunet"``, see :mod:`inverselab.methods.pnp`).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+
+import torch
+
+from ..operators.base import LinearOperator
+from .classical import _check
+
+__all__ = ["drunet", "unet", "load_network", "network_denoiser", "DEFAULT_DENOISER"]
+
+#: The shipped denoiser used by :func:`drunet` and by ``denoiser="drunet"`` in plug-and-play.
+DEFAULT_DENOISER = "drunet-denoise"
+
+
+def load_network(weights: str | os.PathLike) -> torch.nn.Module:
+    """The network saved as ``weights`` (name or path), in eval mode, on the CPU, cached per file version.
+
+    Raises:
+        ValueError, FileNotFoundError: unknown name or missing file (the message lists the shipped names).
+    """
+    from ..weights import find_weights
+
+    if not isinstance(weights, (str, os.PathLike)):
+        raise TypeError(
+            f"weights must be a weights name or a .safetensors path, got {type(weights).__name__}"
+        )
+    path = find_weights(weights).resolve()
+    stat = path.stat()
+    return _load(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=8)
+def _load(path: str, mtime_ns: int, size: int) -> torch.nn.Module:
+    from ..weights import load_model
+
+    return load_model(path)
+
+
+def network_denoiser(weights: str | os.PathLike = DEFAULT_DENOISER, differentiable: bool = False):
+    """The denoiser network ``weights`` as a :class:`~inverselab.denoisers.NetworkDenoiser` ``D(x, sigma)``.
+
+    Raises:
+        ValueError: ``weights`` holds a post-processing network, not a denoiser.
+    """
+    from ..denoisers import NetworkDenoiser
+    from ..networks import PostProcess
+
+    net = load_network(weights)
+    if isinstance(net, PostProcess):
+        raise ValueError(
+            f"weights {str(weights)!r} hold a post-processing network (after {net.initial!r}), not a denoiser"
+        )
+    return NetworkDenoiser(net, differentiable=differentiable)
+
+
+def drunet(
+    y: torch.Tensor,
+    A: LinearOperator,
+    weights: str | os.PathLike = DEFAULT_DENOISER,
+    sigma: float | None = None,
+) -> torch.Tensor:
+    """Denoise ``y`` with a trained denoiser: ``x = D(y, sigma)`` (``A`` must be the identity).
+
+    Args:
+        y: Noisy images ``(B, C, H, W)``; each channel is denoised as a grayscale image.
+        A: The identity operator (a denoising problem).
+        weights: Denoiser weights (name or path); default the shipped DRUNet (trained for
+            ``sigma`` in ``[0, 50/255]``).
+        sigma: Noise standard deviation; ``None`` estimates it per image
+            (:func:`~inverselab.denoisers.estimate_sigma`). Presets pass their own.
+
+    Reference: K. Zhang, Y. Li, W. Zuo, L. Zhang, L. Van Gool and R. Timofte, "Plug-and-play image
+    restoration with deep denoiser prior" (DRUNet), IEEE TPAMI 44(10), 2021.
+    """
+    from ..denoisers import check_sigma, estimate_sigma
+    from ..operators import Identity
+
+    y = _check(y, A)
+    if not isinstance(A, Identity):
+        raise ValueError(
+            f"A must be the identity for drunet (a denoiser), got {type(A).__name__}; for other operators "
+            "use a plug-and-play method with denoiser='drunet' (pnp-fista, pnp-admm, hqs, red)"
+        )
+    if y.is_complex():
+        raise TypeError("y must be real for drunet, got a complex tensor")
+    level = estimate_sigma(y) if sigma is None else check_sigma("sigma", sigma)
+    return network_denoiser(weights)(y, level)
+
+
+def unet(y: torch.Tensor, A: LinearOperator, weights: str | os.PathLike | None = None) -> torch.Tensor:
+    """Post-processing network: ``x = x0 + U(x0)``, ``x0`` the direct method the network was trained after.
+
+    Args:
+        y: Measurements of ``A``.
+        A: The operator of the problem the network was trained for (same kind and sampling; any image size
+            works, but quality is only measured at the training preset's).
+        weights: Post-processing weights (name or path), e.g. ``"unet-ct-sparse-60"``; required (the presets
+            with shipped weights pass theirs).
+
+    Reference: K. H. Jin, M. T. McCann, E. Froustey and M. Unser, "Deep convolutional neural network for
+    inverse problems in imaging" (FBPConvNet), IEEE Trans. Image Process. 26(9), 2017.
+    """
+    from ..networks import PostProcess
+
+    y = _check(y, A)
+    if weights is None:
+        from ..weights import list_weights
+
+        names = ", ".join(r["name"] for r in list_weights() if r.get("initial")) or "none"
+        raise ValueError(f"weights is required for unet: a post-processing network ({names}) or a path")
+    model = load_network(weights)
+    if not isinstance(model, PostProcess):
+        raise ValueError(f"weights {str(weights)!r} hold a denoiser, not a post-processing network")
+    model.to(device=y.device)
+    with torch.no_grad():
+        x = model(y, A)
+    if tuple(x.shape[1:]) != tuple(A.in_shape):
+        raise ValueError(
+            f"weights {str(weights)!r} return {tuple(x.shape[1:])} images but A expects {tuple(A.in_shape)}: "
+            "train a network for this operator's channels"
+        )
+    return x
