@@ -229,3 +229,38 @@ def test_cli_train_flags_reach_the_trainer(extra, needle, tmp_path, capsys):
     assert main([*args, "--patch", "32", "--num-train", "2", "--out", str(tmp_path), "--quiet", *extra]) == 2
     err = capsys.readouterr().err
     assert needle in err and err.count("\n") == 1, err
+
+
+def test_kill_9_then_resume_gives_the_same_weights(tmp_path):
+    """A real SIGKILL in the middle of training (a subprocess), then --resume: bit-identical final weights."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from inverselab.cli import main
+
+    args = ["train", "denoise-sigma25", "--model", "dncnn", "--epochs", "3", "--steps", "25"]
+    args += ["--batch-size", "4", "--patch", "32", "--num-train", "16", "--seed", "3", "--quiet", "--out"]
+    assert main([*args, str(tmp_path / "a")]) == 0
+    reference, _ = checkpoints.load_weights(tmp_path / "a" / "model")
+
+    out = tmp_path / "b"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "inverselab", *args, str(out)], env=env)
+    try:
+        deadline = time.monotonic() + 120
+        while not (out / "checkpoints" / "latest").exists():  # the first epoch's checkpoint is written
+            assert proc.poll() is None and time.monotonic() < deadline, "ended before its first checkpoint"
+            time.sleep(0.01)
+        time.sleep(0.2)  # now somewhere in the second epoch
+        assert proc.poll() is None, "the run finished before it could be killed: make it longer"
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    assert not (out / "model.safetensors").exists()
+    assert main([*args, str(out), "--resume"]) == 0
+    resumed, _ = checkpoints.load_weights(out / "model")
+    assert all(torch.equal(resumed[k], reference[k]) for k in reference)
