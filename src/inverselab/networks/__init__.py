@@ -15,9 +15,32 @@ from torch import nn
 
 from .dncnn import DnCNN
 from .drunet import DRUNet, noise_level_map
+from .lista import ALISTA, LAMP, LISTA, LISTACP, LISTACPSS
 from .postprocess import INITIAL_METHODS, PostProcess
 from .unet import UNet
 
-__all__ = ["UNet", "DnCNN", "DRUNet", "noise_level_map", "PostProcess", "INITIAL_METHODS", "NETWORKS"]
+__all__ = [
+    "UNet",
+    "DnCNN",
+    "DRUNet",
+    "noise_level_map",
+    "PostProcess",
+    "INITIAL_METHODS",
+    "LISTA",
+    "LISTACP",
+    "LISTACPSS",
+    "ALISTA",
+    "LAMP",
+    "NETWORKS",
+]
 
-NETWORKS: dict[str, type[nn.Module]] = {"unet": UNet, "dncnn": DnCNN, "drunet": DRUNet}
+NETWORKS: dict[str, type[nn.Module]] = {
+    "unet": UNet,
+    "dncnn": DnCNN,
+    "drunet": DRUNet,
+    "lista": LISTA,
+    "lista-cp": LISTACP,
+    "lista-cpss": LISTACPSS,
+    "alista": ALISTA,
+    "lamp": LAMP,
+}

@@ -1,0 +1,100 @@
+"""Stage-wise training of the sparse-coding networks on a tiny problem (seconds each)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from inverselab.functionals import L1
+from inverselab.noise import make_generator
+from inverselab.operators import GaussianMatrix
+from inverselab.solvers.proximal_gradient import ista
+from inverselab.training.checkpoints import read_sidecar
+from inverselab.training.sparse_coding import (
+    SPARSE_CODING_MODELS,
+    evaluate_nmse_db,
+    sparse_coding_batch,
+    sparse_coding_matrix,
+    train_sparse_coding,
+)
+from inverselab.weights import load_model
+
+K = 4
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    A = GaussianMatrix(60, 30, generator=0, normalize_columns=True)
+    x, y = sparse_coding_batch(A.matrix.float(), 500, make_generator(99))
+    # ISTA with K iterations from 0, at the best of a few lambdas (about -3.1 dB here)
+    step = 1 / float(torch.linalg.matrix_norm(A.matrix, ord=2)) ** 2
+    ista_db = min(
+        10 * math.log10(float(((r.x - x) ** 2).sum() / (x**2).sum()))
+        for r in (
+            ista(y, A, L1(lam), step=step, x0=torch.zeros_like(x), num_iter=K, tol=0) for lam in (0.05, 0.2)
+        )
+    )
+    return A, x, y, ista_db
+
+
+@pytest.mark.parametrize("name", SPARSE_CODING_MODELS)
+def test_short_training_beats_ista_and_loss_falls(tiny, name):
+    A, x, y, ista_db = tiny
+    steps = (30, 15, 15) if name == "lista" else (60, 30, 30)
+    net, hist = train_sparse_coding(name, K, A=A, steps=steps, lr=5e-3, eval_every=10, val_size=200, seed=0)
+    held_out = evaluate_nmse_db(net, y, x)
+    assert len(held_out) == K
+    assert held_out[-1] < ista_db - 3, (held_out, ista_db)
+    assert hist["nmse_db_per_layer"][-1] < hist["initial_nmse_db_per_layer"][-1] - 1
+    losses = hist["loss"]
+    assert sum(losses[-3:]) / 3 < 0.5 * losses[0]
+    assert all(math.isfinite(v) for v in losses)
+    assert [r["layer"] for r in hist["layers"]] == list(range(1, K + 1))
+    assert [s["lr"] for s in hist["layers"][0]["stages"]] == pytest.approx([5e-3, 1e-3, 1e-4])
+
+
+def test_saves_weights_with_sidecar(tmp_path):
+    A = GaussianMatrix(40, 20, generator=0, normalize_columns=True)
+    net, hist = train_sparse_coding(
+        "alista", 2, A=A, steps=5, eval_every=5, val_size=50, seed=3, out=tmp_path / "alista",
+        command="inverselab train cs-sparse-250x500 --model alista",
+    )  # fmt: skip
+    meta = read_sidecar(tmp_path / "alista")
+    assert meta["model"] == "alista" and meta["network_config"] == net.config
+    assert meta["preset"] == "cs-sparse-250x500" and meta["seed"] == 3
+    assert meta["command"].startswith("inverselab train")
+    assert meta["metrics"]["nmse_db"] == pytest.approx(hist["nmse_db_per_layer"][-1])
+    assert meta["data"]["matrix_seed"] is None  # A was given, not drawn from the preset
+    twin = load_model(tmp_path / "alista")
+    twin.check_matrix(A)
+    yb = torch.randn(3, 20)
+    torch.testing.assert_close(twin(yb), net(yb))
+
+
+def test_preset_matrix_is_make_problems():
+    from inverselab.presets import make_problem
+
+    A = sparse_coding_matrix("cs-sparse-250x500", seed=0)
+    torch.testing.assert_close(A.matrix, make_problem("cs-sparse-250x500", seed=0).A.matrix)
+    with pytest.raises(ValueError, match="vector"):
+        sparse_coding_matrix("denoise-sigma25")
+
+
+def test_noisy_batches_have_the_snr():
+    M = torch.randn(50, 100, generator=torch.Generator().manual_seed(0)) / 50**0.5
+    x, y = sparse_coding_batch(M, 400, make_generator(1), snr_db=20)
+    clean = x @ M.T
+    snr = 10 * math.log10(float(clean.var()) / float((y - clean).var()))
+    assert abs(snr - 20) < 0.5
+
+
+def test_bad_arguments_are_named():
+    A = GaussianMatrix(40, 20, generator=0)
+    with pytest.raises(ValueError, match="model_name"):
+        train_sparse_coding("unet", 2, A=A)
+    with pytest.raises(ValueError, match="steps must have 3 entries"):
+        train_sparse_coding("lista-cp", 2, A=A, steps=(1, 2))
+    with pytest.raises(ValueError, match="lr"):
+        train_sparse_coding("lista-cp", 2, A=A, lr=0)
