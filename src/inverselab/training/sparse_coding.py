@@ -149,6 +149,7 @@ def train_sparse_coding(
     refine: Sequence[float] = (0.2, 0.02),
     steps: int | Sequence[int] = (2000, 1000, 1000),
     patience: int | None = None,
+    warm_start: bool = True,
     eval_every: int = 100,
     val_size: int = 1000,
     model_kwargs: dict[str, Any] | None = None,
@@ -180,6 +181,9 @@ def train_sparse_coding(
         steps: Steps per stage: one number for every stage, or one per stage (new layer first, then one per
             ``refine`` factor).
         patience: End a stage early after this many steps without a better held-out NMSE (``None``: never).
+        warm_start: Start each new layer ``k > 1`` from the trained parameters of layer ``k - 1`` instead of
+            the model's initialization (ours, not the papers': their stages run far longer; it reaches a
+            given NMSE in several times fewer steps). Shared parameters (tied LAMP) are not copied.
         eval_every: Steps between held-out evaluations.
         val_size: Number of held-out vectors.
         model_kwargs: Extra constructor arguments of the model (e.g. ``{"lam": 0.4}``).
@@ -219,6 +223,8 @@ def train_sparse_coding(
     if snr_db is not None:
         snr_db = float(check_number("snr_db", snr_db))
     device = torch.device("cpu" if device is None else device)
+    if not isinstance(warm_start, bool):
+        raise TypeError(f"warm_start must be a bool, got {warm_start!r}")
     say = progress if callable(progress) else (print if progress else None)
 
     matrix_given = A is not None
@@ -239,6 +245,8 @@ def train_sparse_coding(
         for stage in range(num_stages):
             if stage == 0:
                 params, stage_lr = net.layer_parameters(k - 1), lr
+                if warm_start and k > 1:
+                    _copy_layer(net, k - 2, k - 1)
             else:
                 params = [p for j in range(k) for p in net.layer_parameters(j)]
                 stage_lr = lr * factors[stage - 1]
@@ -274,7 +282,14 @@ def train_sparse_coding(
                 "val_size": val_size,
                 "batch_size": batch_size,
             },
-            "training": {"lr": lr, "refine": factors, "steps": steps, "patience": patience},
+            "training": {
+                "lr": lr,
+                "refine": factors,
+                "steps": steps,
+                "patience": patience,
+                "warm_start": warm_start,
+                "eval_every": eval_every,
+            },
             "metrics": {
                 "nmse_db": history["nmse_db_per_layer"][-1],
                 "nmse_db_per_layer": history["nmse_db_per_layer"],
@@ -283,6 +298,15 @@ def train_sparse_coding(
         }
         save_weights(out, net, meta)
     return net, history
+
+
+def _copy_layer(net, source: int, target: int) -> None:
+    """Copy layer ``source``'s own parameters into layer ``target`` (matched from the end, same shapes)."""
+    new, old = net.layer_parameters(target), net.layer_parameters(source)
+    with torch.no_grad():
+        for p, q in zip(reversed(new), reversed(old), strict=False):
+            if p.shape == q.shape and p is not q:
+                p.copy_(q)
 
 
 def _run_stage(
