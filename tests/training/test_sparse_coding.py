@@ -98,3 +98,27 @@ def test_bad_arguments_are_named():
         train_sparse_coding("lista-cp", 2, A=A, steps=(1, 2))
     with pytest.raises(ValueError, match="lr"):
         train_sparse_coding("lista-cp", 2, A=A, lr=0)
+
+
+@pytest.mark.parametrize("name", SPARSE_CODING_MODELS)
+def test_warm_start_copies_the_previous_layers_parameters(name):
+    from inverselab.networks import NETWORKS
+    from inverselab.training.sparse_coding import _copy_layer
+
+    A = GaussianMatrix(40, 20, generator=0, normalize_columns=True)
+    net = NETWORKS[name](A, 3)
+    with torch.no_grad():
+        for p in net.layer_parameters(0):
+            p.add_(0.1)
+    before = [p.detach().clone() for p in net.parameters()]
+    _copy_layer(net, 0, 1)
+    layer0 = net.layer_parameters(0)
+    layer1 = net.layer_parameters(1)
+    own = layer1 if not (name == "lamp" and net.tied) else layer1[-1:]
+    for p, q in zip(reversed(own), reversed(layer0), strict=False):
+        assert torch.equal(p, q)
+    # layer 3 and anything shared are untouched
+    ids = {id(p) for p in own}
+    for p, b in zip(net.parameters(), before, strict=True):
+        if id(p) not in ids:
+            assert torch.equal(p, b)

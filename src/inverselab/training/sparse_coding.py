@@ -196,8 +196,8 @@ def train_sparse_coding(
         ``(model, history)``: the trained network (eval mode) and a dict with ``"nmse_db_per_layer"``
         (held-out NMSE of every layer at the end), ``"initial_nmse_db_per_layer"`` (before training),
         ``"layers"`` (per layer ``k``: ``"nmse_db"`` after its stages and ``"stages"`` with ``lr``, ``steps``,
-        ``best_nmse_db``), ``"loss"`` (mean training loss per evaluation window, all stages in order) and
-        ``"seconds"``.
+        ``start_nmse_db``, ``best_nmse_db``), ``"loss"`` (mean training loss per evaluation window, all stages
+        in order) and ``"seconds"``.
 
     Raises:
         ValueError: Unknown ``model_name`` or bad numbers (the message names the argument).
@@ -250,12 +250,15 @@ def train_sparse_coding(
             else:
                 params = [p for j in range(k) for p in net.layer_parameters(j)]
                 stage_lr = lr * factors[stage - 1]
+            before = _layer_nmse_db(net, y_val, x_val, k)
             done, best = _run_stage(
                 net, params, stage_lr, steps[stage], k, matrix, train_gen, x_val, y_val,
                 batch_size=batch_size, sparsity=sparsity, snr_db=snr_db, eval_every=eval_every,
                 patience=patience, losses=history["loss"],
             )  # fmt: skip
-            record["stages"].append({"lr": stage_lr, "steps": done, "best_nmse_db": best})
+            record["stages"].append(
+                {"lr": stage_lr, "steps": done, "start_nmse_db": before, "best_nmse_db": best}
+            )
         record["nmse_db"] = _layer_nmse_db(net, y_val, x_val, k)
         history["layers"].append(record)
         if say is not None:
