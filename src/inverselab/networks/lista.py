@@ -438,11 +438,11 @@ class LAMP(SparseCodingNetwork):
     From ``x_0 = 0``, ``v_0 = y``: per layer ``r = x_k + B_k v_k``, ``x_{k+1} = soft(r, alpha_k ‖v_k‖/√m)``
     (per vector), ``v_{k+1} = y - A x_{k+1} + (‖x_{k+1}‖₀ / m) v_k`` (the Onsager correction, not
     differentiated). Learned: the matrix ``B`` (one ``n x m`` matrix shared by all layers when ``tied``, the
-    default as in Borgerding & Schniter's LAMP-l1 experiments and code; one per layer otherwise) and the
-    threshold multiplier ``alpha_k`` of every layer. Initialization ``B = Aᵀ``, ``alpha_k = alpha`` is AMP
-    with ``alpha`` times the residual-based noise estimate (:func:`inverselab.solvers.amp`), iterate by
-    iterate. (The paper's initialization ``Aᵀ / (1.01 ‖A‖²)`` and per-layer output scaling are not used: for
-    unit-norm columns AMP's own values are the better start.)
+    default of the authors' code; one per layer otherwise; the paper reports both, untied gaining little for
+    LAMP) and the threshold multiplier ``alpha_k`` of every layer. Initialization ``B = Aᵀ``,
+    ``alpha_k = alpha`` is AMP with ``alpha`` times the residual-based noise estimate
+    (:func:`inverselab.solvers.amp`), iterate by iterate. (The paper's initialization ``Aᵀ / (1.01 ‖A‖²)``
+    and per-layer output scaling are not used: for unit-norm columns AMP's own values are the better start.)
 
     Reference:
         M. Borgerding, P. Schniter and S. Rangan, "AMP-inspired deep networks for sparse linear inverse
