@@ -195,12 +195,12 @@ def _limited_angles(sampling=None):
 
 # Plug-and-play with the shipped DRUNet, tuned on the training photos chelsea, coffee and brick (128 px).
 _PNP_DEBLUR = {
-    "hqs": {"denoiser": "drunet", "sigma": 0.01, "sigma_max": 0.2, "lam": 3e-5, "num_iter": 8},
-    "pnp-admm": {"denoiser": "drunet", "sigma": 0.02, "rho": 0.2, "num_iter": 30},
+    "hqs": {"denoiser": "drunet", "sigma": 0.03, "sigma_max": 0.2, "lam": 1e-5, "num_iter": 8},
+    "pnp-admm": {"denoiser": "drunet", "sigma": 0.08, "rho": 0.01, "num_iter": 30},
 }
 _PNP_SR = {
-    "hqs": {"denoiser": "drunet", "sigma": 0.01, "sigma_max": 0.2, "lam": 3e-5, "num_iter": 8, "cg_iter": 10},
-    "pnp-admm": {"denoiser": "drunet", "sigma": 0.02, "rho": 0.2, "num_iter": 30},
+    "hqs": {"denoiser": "drunet", "sigma": 0.03, "sigma_max": 0.3, "lam": 1e-5, "num_iter": 8, "cg_iter": 10},
+    "pnp-admm": {"denoiser": "drunet", "sigma": 0.05, "rho": 0.01, "num_iter": 30},
 }
 
 _CT_PARAMS = {

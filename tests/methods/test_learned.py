@@ -111,10 +111,10 @@ def test_shipped_denoiser_denoises():
 
 @pytest.mark.parametrize("preset", ["ct-sparse-60", "mri-4x"])
 def test_shipped_unets_beat_their_direct_method(preset):
-    """Each shipped post-processing U-Net improves on its direct method on a held-out test image (64 px)."""
+    """Each shipped post-processing U-Net improves on its direct method on a held-out test image (128 px)."""
     from inverselab.presets import get_preset
 
-    p = make_problem(preset, sample="coins", size=64, seed=0)
+    p = make_problem(preset, sample="coins", seed=1)
     params = get_preset(preset).method_params("unet")
     model = load_network(params["weights"])
     assert isinstance(model, PostProcess)
