@@ -61,7 +61,7 @@ def model_curve(weights: str, A, x, y) -> tuple[str, list[float], str]:
     net.check_matrix(A)
     curve = evaluate_nmse_db(net, y.to(net.A.dtype), x.to(net.A.dtype))
     train_s = (meta.get("metrics") or {}).get("train_seconds")
-    note = f"{meta.get('model')} {path.stem}" + (f", trained {train_s:.0f} s" if train_s else "")
+    note = f"{path.name}" + (f" (trained in {train_s:.0f} s)" if train_s else "")
     return meta.get("model", path.stem), curve, note
 
 
