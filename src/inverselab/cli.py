@@ -66,6 +66,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p_train.add_argument("preset", help="an image preset (see `inverselab list presets`)")
     p_train.add_argument("--model", required=True, help="unet, dncnn or drunet")
+    p_train.add_argument(
+        "--net",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a network argument overriding the small CPU default (repeatable; VALUE as JSON), e.g. "
+        "--net chans=32 --net num_pool_layers=4 (unet), --net features=[32,64,128,256] (drunet)",
+    )
     p_train.add_argument("--epochs", type=int, default=5, help="epochs (default 5)")
     p_train.add_argument("--steps", type=int, default=50, help="optimizer steps per epoch (default 50)")
     p_train.add_argument("--batch-size", type=int, default=8, help="images per step (default 8)")
@@ -316,6 +324,28 @@ def _method_params(info, pairs: list[str]) -> dict:
     return params
 
 
+def _network_config(model: str, pairs: list[str]) -> dict:
+    """``--net KEY=VALUE`` pairs as network keyword arguments (checked against the network's constructor)."""
+    import inspect
+
+    from .networks import NETWORKS
+
+    if model not in NETWORKS:
+        return {}  # TrainConfig.check names the bad --model
+    fixed = ("channels", "in_chans", "out_chans")  # set by the preset
+    accepted = [n for n in inspect.signature(NETWORKS[model]).parameters if n not in fixed]
+    config = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep or key not in accepted:
+            raise ValueError(f"--net must be KEY=VALUE with KEY one of {', '.join(accepted)}; got {pair!r}")
+        try:
+            config[key] = json.loads(text)
+        except json.JSONDecodeError:
+            raise ValueError(f"--net {key}: VALUE must be JSON (a number or a list), got {text!r}") from None
+    return config
+
+
 def _command_line() -> str:
     """This invocation as ``inverselab ...`` (recorded in results and weights), or ``""`` when called as a
     function (``main([...])``)."""
@@ -328,6 +358,7 @@ def _cmd_train(args) -> int:
     config = TrainConfig(
         args.preset,
         args.model,
+        _network_config(args.model, args.net),
         loss=args.loss,
         epochs=args.epochs,
         steps_per_epoch=args.steps,

@@ -219,6 +219,8 @@ def test_distributed_resume_gives_every_rank_the_saved_generators(tmp_path, monk
         (["--device", "cuda:7"] if not torch.cuda.is_available() else ["--device", "tpu"], "device"),
         (["--loss", "sure"], "self-supervised"),
         (["--noisy-data"], "noisy_data"),
+        (["--net", "bogus=1"], "--net must be KEY=VALUE"),
+        (["--net", "chans=abc"], "VALUE must be JSON"),
     ],
 )
 def test_cli_train_flags_reach_the_trainer(extra, needle, tmp_path, capsys):
@@ -264,3 +266,17 @@ def test_kill_9_then_resume_gives_the_same_weights(tmp_path):
     assert main([*args, str(out), "--resume"]) == 0
     resumed, _ = checkpoints.load_weights(out / "model")
     assert all(torch.equal(resumed[k], reference[k]) for k in reference)
+
+
+def test_cli_net_sets_the_network(tmp_path):
+    """--net KEY=VALUE reaches the network: the sidecar records it and the weights have its shapes."""
+    import json
+
+    from inverselab.cli import main
+
+    args = ["train", "inpaint-half", "--model", "unet", "--epochs", "1", "--steps", "1", "--batch-size", "2"]
+    args += ["--patch", "32", "--num-train", "2", "--quiet", "--net", "chans=4", "--net", "num_pool_layers=2"]
+    assert main([*args, "--out", str(tmp_path)]) == 0
+    side = json.loads((tmp_path / "model.json").read_text())
+    assert side["network_config"]["chans"] == 4 and side["network_config"]["num_pool_layers"] == 2
+    assert side["train_config"]["model_config"] == {"chans": 4, "num_pool_layers": 2}
