@@ -24,7 +24,18 @@ def out_channels(net):
 
 
 def test_table_names_every_network():
-    assert NETWORKS == {"unet": UNet, "dncnn": DnCNN, "drunet": DRUNet}
+    from inverselab.networks import ALISTA, LAMP, LISTA, LISTACP, LISTACPSS
+
+    assert NETWORKS == {
+        "unet": UNet,
+        "dncnn": DnCNN,
+        "drunet": DRUNet,
+        "lista": LISTA,
+        "lista-cp": LISTACP,
+        "lista-cpss": LISTACPSS,
+        "alista": ALISTA,
+        "lamp": LAMP,
+    }
 
 
 @pytest.mark.parametrize("name", TINY)

@@ -109,12 +109,11 @@ class TrainConfig:
     def check(self) -> TrainConfig:
         """Validate every field (errors name the field); returns ``self``."""
         from ..data import TRAINING_SOURCES, is_folder_source
-        from ..networks import NETWORKS
         from ..presets import get_preset
         from .losses import LOSS_NAMES
 
         p = get_preset(self.preset)
-        check_choice("model", self.model, tuple(NETWORKS))
+        check_choice("model", self.model, tuple(MODEL_DEFAULTS))
         check_choice("loss", self.loss, LOSS_NAMES)
         if self.self_supervised and self.model == "unet":
             raise ValueError(
