@@ -302,48 +302,41 @@ def _cmd_solve(args) -> int:
     return 0
 
 
-def _method_params(info, pairs: list[str]) -> dict:
-    """``--param KEY=VALUE`` pairs as keyword arguments of the method ``info`` (checked against its
-    signature)."""
+def _key_values(flag: str, pairs: list[str], fn, skip: tuple[str, ...], strings: bool) -> dict:
+    """``KEY=VALUE`` pairs of ``flag`` as keyword arguments of ``fn``: each KEY must be one of ``fn``'s
+    parameters (but not ``skip``); VALUE is read as JSON, or kept as a string if ``strings``."""
     import inspect
 
-    accepted = [n for n in inspect.signature(info.load()).parameters if n not in ("y", "A", "progress")]
-    params = {}
+    accepted = [n for n in inspect.signature(fn).parameters if n not in skip]
+    out = {}
     for pair in pairs:
         key, sep, text = pair.partition("=")
-        if not sep or not key:
-            raise ValueError(f"--param must be KEY=VALUE, got {pair!r}")
-        if key not in accepted:
-            raise ValueError(
-                f"--param: {info.name} has no parameter {key!r} (it takes: {', '.join(accepted)})"
-            )
+        if not sep or key not in accepted:
+            raise ValueError(f"{flag} must be KEY=VALUE with KEY one of {', '.join(accepted)}; got {pair!r}")
         try:
-            params[key] = json.loads(text)
+            out[key] = json.loads(text)
         except json.JSONDecodeError:
-            params[key] = text
-    return params
+            if not strings:
+                raise ValueError(
+                    f"{flag} {key}: VALUE must be JSON (a number or a list), got {text!r}"
+                ) from None
+            out[key] = text
+    return out
+
+
+def _method_params(info, pairs: list[str]) -> dict:
+    """``--param KEY=VALUE`` pairs as keyword arguments of the method ``info``."""
+    return _key_values("--param", pairs, info.load(), ("y", "A", "progress"), strings=True)
 
 
 def _network_config(model: str, pairs: list[str]) -> dict:
-    """``--net KEY=VALUE`` pairs as network keyword arguments (checked against the network's constructor)."""
-    import inspect
-
+    """``--net KEY=VALUE`` pairs as keyword arguments of the network ``model`` (not its channels, which the
+    preset sets)."""
     from .networks import NETWORKS
 
     if model not in NETWORKS:
         return {}  # TrainConfig.check names the bad --model
-    fixed = ("channels", "in_chans", "out_chans")  # set by the preset
-    accepted = [n for n in inspect.signature(NETWORKS[model]).parameters if n not in fixed]
-    config = {}
-    for pair in pairs:
-        key, sep, text = pair.partition("=")
-        if not sep or key not in accepted:
-            raise ValueError(f"--net must be KEY=VALUE with KEY one of {', '.join(accepted)}; got {pair!r}")
-        try:
-            config[key] = json.loads(text)
-        except json.JSONDecodeError:
-            raise ValueError(f"--net {key}: VALUE must be JSON (a number or a list), got {text!r}") from None
-    return config
+    return _key_values("--net", pairs, NETWORKS[model], ("channels", "in_chans", "out_chans"), strings=False)
 
 
 def _command_line() -> str:
