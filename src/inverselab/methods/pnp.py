@@ -51,26 +51,20 @@ def make_denoiser(
             )
         return denoiser
     shape = A.in_shape
+    if len(shape) != 3:
+        raise ValueError(
+            f"denoiser {denoiser!r} needs an image operator with in_shape (C, H, W), got {shape}"
+        )
     if denoiser not in DENOISER_NAMES or denoiser == "drunet":
         from .learned import DEFAULT_DENOISER, network_denoiser
 
-        weights = DEFAULT_DENOISER if denoiser == "drunet" else denoiser
         try:
-            D = network_denoiser(weights)
+            return network_denoiser(DEFAULT_DENOISER if denoiser == "drunet" else denoiser)
         except (ValueError, FileNotFoundError) as err:
             raise ValueError(
                 f"denoiser must be one of {', '.join(DENOISER_NAMES)}, denoiser weights or a callable; "
                 f"got {denoiser!r} ({err})"
             ) from None
-        if len(shape) != 3:
-            raise ValueError(
-                f"denoiser {denoiser!r} needs an image operator with in_shape (C, H, W), got {shape}"
-            )
-        return D
-    if len(shape) != 3:
-        raise ValueError(
-            f"denoiser {denoiser!r} needs an image operator with in_shape (C, H, W), got {shape}"
-        )
     if denoiser == "wavelet":
         levels = 4
         while levels > 1 and (shape[-1] % 2**levels or shape[-2] % 2**levels):
