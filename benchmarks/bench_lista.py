@@ -51,7 +51,7 @@ def classical_curves(A, x, y, layers: int, lam: float) -> dict[str, list[float]]
 
 
 def model_curve(weights: str, A, x, y) -> tuple[str, list[float], str]:
-    """Per-layer NMSE (dB) of the model saved as ``weights``; ``(label, curve, note)``."""
+    """Per-layer NMSE (dB) of the model saved as ``weights``; ``(file stem, curve, note)``."""
     from inverselab.training.checkpoints import read_sidecar
     from inverselab.weights import find_weights, load_model
 
@@ -62,7 +62,7 @@ def model_curve(weights: str, A, x, y) -> tuple[str, list[float], str]:
     curve = evaluate_nmse_db(net, y.to(net.A.dtype), x.to(net.A.dtype))
     train_s = (meta.get("metrics") or {}).get("train_seconds")
     note = f"{path.name}" + (f" (trained in {train_s:.0f} s)" if train_s else "")
-    return meta.get("model", path.stem), curve, note
+    return path.stem, curve, note
 
 
 def main(argv: list[str] | None = None) -> int:
