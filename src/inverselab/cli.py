@@ -65,7 +65,11 @@ def build_parser() -> argparse.ArgumentParser:
         "checkpoints/, log.csv and model.safetensors + model.json (the sidecar records this command).",
     )
     p_train.add_argument("preset", help="an image preset (see `inverselab list presets`)")
-    p_train.add_argument("--model", required=True, help="unet, dncnn or drunet")
+    p_train.add_argument(
+        "--model",
+        required=True,
+        help="unet, dncnn, drunet; lista, lista-cp, lista-cpss, alista, lamp (vectors)",
+    )
     p_train.add_argument(
         "--net",
         action="append",
@@ -76,8 +80,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p_train.add_argument("--epochs", type=int, default=5, help="epochs (default 5)")
     p_train.add_argument("--steps", type=int, default=50, help="optimizer steps per epoch (default 50)")
-    p_train.add_argument("--batch-size", type=int, default=8, help="images per step (default 8)")
-    p_train.add_argument("--lr", type=float, default=1e-3, help="peak AdamW learning rate (default 1e-3)")
+    p_train.add_argument("--batch-size", type=int, help="images (vectors) per step (default 8; 64 for LISTA)")
+    p_train.add_argument("--lr", type=float, help="peak learning rate (default 1e-3; 5e-4 for LISTA)")
+    p_train.add_argument(
+        "--layers", type=int, default=16, help="LISTA family (cs-sparse-250x500): layers (default 16)"
+    )
+    p_train.add_argument(
+        "--stage-steps",
+        default="2000,1000,1000",
+        help="LISTA family: steps of each layer's stages: the new layer, then each refinement "
+        "(default 2000,1000,1000)",
+    )
     p_train.add_argument(
         "--loss",
         default="mse",
@@ -345,8 +358,43 @@ def _command_line() -> str:
     return "inverselab " + " ".join(sys.argv[1:]) if sys.argv and "inverselab" in sys.argv[0] else ""
 
 
+def _cmd_train_sparse(args) -> int:
+    """``inverselab train cs-sparse-250x500 --model lista|lista-cp|lista-cpss|alista|lamp``: stage-wise."""
+    from .training.sparse_coding import train_sparse_coding
+
+    try:
+        steps = tuple(int(v) for v in args.stage_steps.split(","))
+    except ValueError:
+        raise ValueError(
+            f"--stage-steps must be comma-separated integers, got {args.stage_steps!r}"
+        ) from None
+    out = Path(args.out or f"runs/{args.preset}-{args.model}")
+    start = time.perf_counter()
+    _, history = train_sparse_coding(
+        args.model,
+        args.layers,
+        preset=args.preset,
+        seed=args.seed,
+        batch_size=args.batch_size or 64,
+        lr=args.lr or 5e-4,
+        steps=steps,
+        progress=not args.quiet and sys.stderr.isatty(),
+        out=out / "model",
+        command=_command_line(),
+    )
+    print(
+        f"{args.preset} / {args.model}: held-out NMSE {history['nmse_db_per_layer'][-1]:.2f} dB at "
+        f"{args.layers} layers, {time.perf_counter() - start:.0f} s  ->  {out}/model.safetensors"
+    )
+    return 0
+
+
 def _cmd_train(args) -> int:
+    from .training.sparse_coding import SPARSE_CODING_MODELS
     from .training.trainer import TrainConfig, train
+
+    if args.model in SPARSE_CODING_MODELS:
+        return _cmd_train_sparse(args)
 
     config = TrainConfig(
         args.preset,
@@ -355,8 +403,8 @@ def _cmd_train(args) -> int:
         loss=args.loss,
         epochs=args.epochs,
         steps_per_epoch=args.steps,
-        batch_size=args.batch_size,
-        lr=args.lr,
+        batch_size=args.batch_size or 8,
+        lr=args.lr or 1e-3,
         patch=args.patch,
         data=args.data,
         noisy_data=args.noisy_data,

@@ -132,10 +132,13 @@ def _sr(shape, generator):
 
 
 def _cs_sparse(shape, generator):
-    from .noise import NoNoise
+    from .noise import NoNoise, make_generator
     from .operators import GaussianMatrix
 
-    return GaussianMatrix(shape, 250, generator=generator, normalize_columns=True), NoNoise()
+    # One fixed matrix (drawn from seed 0) for every seed, as in the LISTA literature: learned sparse coders
+    # are trained for a matrix, and the seed varies the vector only.
+    fixed = make_generator(0)
+    return GaussianMatrix(shape, 250, generator=fixed, normalize_columns=True), NoNoise()
 
 
 def _cs_image(shape, generator):
@@ -278,7 +281,7 @@ PRESETS: dict[str, Preset] = {
         ),
         Preset(
             "cs-sparse-250x500",
-            "Compressed sensing of Bernoulli(0.1)-Gaussian vectors, 250x500 Gaussian matrix, noiseless",
+            "Compressed sensing of Bernoulli(0.1)-Gaussian vectors, fixed 250x500 Gaussian matrix, noiseless",
             "vector",
             _cs_sparse,
             ("amp", "fista-l1", "ista-l1", "adjoint"),

@@ -121,3 +121,38 @@ def test_shipped_unets_beat_their_direct_method(preset):
     x = get_method("unet", **params)(p.y, p.A)
     x0 = model.initial_reconstruction(p.y, p.A)
     assert float(psnr(x, p.x_true) - psnr(x0, p.x_true)) > 1.0
+
+
+def test_sparse_preset_has_one_matrix_and_seeded_vectors():
+    a, b = make_problem("cs-sparse-250x500", seed=0), make_problem("cs-sparse-250x500", seed=3)
+    assert torch.equal(a.A.matrix, b.A.matrix)
+    assert not torch.equal(a.x_true, b.x_true)
+
+
+def test_cli_trains_a_sparse_coder_that_solve_uses(tmp_path, capsys):
+    """inverselab train --model alista (3 layers, seconds) gives weights that beat 3 ISTA iterations on a
+    held-out seed; another matrix and image weights are refused."""
+    import json
+
+    from inverselab.cli import main
+    from inverselab.metrics import nmse
+    from inverselab.presets import get_preset
+
+    args = ["train", "cs-sparse-250x500", "--model", "alista", "--layers", "3", "--stage-steps", "20,10,10"]
+    assert main([*args, "--lr", "5e-3", "--out", str(tmp_path / "al"), "--quiet"]) == 0
+    assert "held-out NMSE" in capsys.readouterr().out
+    weights = tmp_path / "al" / "model.safetensors"
+    side = json.loads(weights.with_suffix(".json").read_text())
+    assert side["model"] == "alista" and side["preset"] == "cs-sparse-250x500"
+    p = make_problem("cs-sparse-250x500", seed=5)
+    x = get_method("sparse-coder", weights=str(weights))(p.y, p.A)
+    params = {**get_preset("cs-sparse-250x500").method_params("ista-l1"), "num_iter": 3}
+    x_ista = get_method("ista-l1", **params)(p.y, p.A)
+    assert float(nmse(x, p.x_true)) < 0.5 * float(nmse(x_ista, p.x_true))
+    from inverselab.operators import GaussianMatrix
+
+    other = GaussianMatrix((500,), 250, generator=torch.Generator().manual_seed(9), normalize_columns=True)
+    with pytest.raises(ValueError, match="differs from the matrix"):
+        get_method("sparse-coder", weights=str(weights))(other(p.x_true), other)
+    with pytest.raises(ValueError, match="weights is required"):
+        get_method("sparse-coder")(p.y, p.A)

@@ -183,6 +183,13 @@ METHODS: dict[str, MethodInfo] = {
             "learned",
             "Jin, McCann, Froustey & Unser, IEEE Trans. Image Process. 2017; Ronneberger et al., MICCAI 2015",
         ),
+        MethodInfo(
+            "sparse-coder",
+            f"{_L}:sparse_coder",
+            "Learned sparse coding for a fixed matrix: LISTA, LISTA-CP, LISTA-CPSS, ALISTA or LAMP weights",
+            "learned",
+            "Gregor & LeCun 2010; Chen et al. NeurIPS 2018; Liu et al. ICLR 2019; Borgerding et al. 2017",
+        ),
     ]
 }
 

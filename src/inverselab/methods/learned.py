@@ -2,7 +2,8 @@
 
 - :func:`drunet`: the shipped multi-noise-level denoiser (or any denoiser weights) applied to a noisy image;
 - :func:`unet`: a post-processing network after the direct method it was trained with (FBP + U-Net for CT,
-  zero-filled + U-Net for MRI, "FBPConvNet").
+  zero-filled + U-Net for MRI, "FBPConvNet");
+- :func:`sparse_coder`: a LISTA-family network for the fixed matrix it was trained for.
 
 ``weights`` is a shipped name (``inverselab list weights``), a name in a folder of
 ``INVERSELAB_WEIGHTS_PATH``, or a path to a ``.safetensors`` file written by ``inverselab train``. Networks
@@ -20,7 +21,7 @@ import torch
 from ..operators.base import LinearOperator
 from .classical import _check
 
-__all__ = ["drunet", "unet", "load_network", "network_denoiser", "DEFAULT_DENOISER"]
+__all__ = ["drunet", "unet", "sparse_coder", "load_network", "network_denoiser", "DEFAULT_DENOISER"]
 
 #: The shipped denoiser used by :func:`drunet` and by ``denoiser="drunet"`` in plug-and-play.
 DEFAULT_DENOISER = "drunet-denoise"
@@ -134,3 +135,36 @@ def unet(y: torch.Tensor, A: LinearOperator, weights: str | os.PathLike | None =
             "train a network for this operator's channels"
         )
     return x
+
+
+def sparse_coder(
+    y: torch.Tensor, A: LinearOperator, weights: str | os.PathLike | None = None
+) -> torch.Tensor:
+    """A trained LISTA-family network (LISTA, LISTA-CP, LISTA-CPSS, ALISTA, LAMP) on vectors ``y``.
+
+    Each network was trained for one fixed matrix (stored in its weights); ``A`` must be that matrix
+    (``cs-sparse-250x500`` uses one matrix for every seed). Train one with
+    ``inverselab train cs-sparse-250x500 --model alista`` (see :mod:`inverselab.training.sparse_coding`).
+
+    Args:
+        y: Measurements ``(B, m)``.
+        A: The matrix operator the network was trained for.
+        weights: Sparse-coding weights (name or path); required.
+
+    Raises:
+        ValueError: no weights, weights of another kind of network, or another matrix.
+
+    References: K. Gregor and Y. LeCun, ICML 2010 (LISTA); X. Chen, J. Liu, Z. Wang and W. Yin, NeurIPS 2018
+    (LISTA-CP, -CPSS); J. Liu, X. Chen, Z. Wang and W. Yin, ICLR 2019 (ALISTA); M. Borgerding, P. Schniter and
+    S. Rangan, IEEE Trans. Signal Process. 2017 (LAMP).
+    """
+    y = _check(y, A)
+    if weights is None:
+        raise ValueError("weights is required: a LISTA-family network trained for this matrix (name or path)")
+    net = load_network(weights)
+    if not hasattr(net, "check_matrix"):
+        raise ValueError(f"weights {str(weights)!r} hold a {type(net).__name__}, not a LISTA-family network")
+    net.check_matrix(A)
+    net.to(device=y.device)
+    with torch.no_grad():
+        return net(y.to(net.A.dtype)).to(y.dtype)
