@@ -207,8 +207,10 @@ def _list_weights(as_json: bool) -> int:
         if "error" in r:
             print(f"{r['name']}  unreadable: {r['error']}")
             continue
-        psnr = (r.get("metrics") or {}).get("val_psnr")
+        metrics = r.get("metrics") or {}
+        psnr, nmse_db = metrics.get("val_psnr"), metrics.get("nmse_db")
         score = f", validation PSNR {psnr:.2f} dB" if isinstance(psnr, float) else ""
+        score += f", held-out NMSE {nmse_db:.2f} dB" if isinstance(nmse_db, float) else ""
         print(f"{r['name']}  {r['model']} for {r['preset']}{score}\n    made by: {r['command'] or '?'}")
     return 0
 

@@ -292,7 +292,9 @@ PRESETS: dict[str, Preset] = {
             params={
                 "fista-l1": {"lam": 1e-3, "num_iter": 2000},
                 "ista-l1": {"lam": 1e-3, "num_iter": 2000},
+                "sparse-coder": {"weights": "alista-cs-sparse"},
             },
+            learned=("sparse-coder",),
         ),
         Preset(
             "cs-image-25pct",
