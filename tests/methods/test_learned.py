@@ -168,3 +168,15 @@ def test_shipped_alista_beats_amp_at_the_same_depth():
     x_amp = get_method("amp", num_iter=16)(p.y, p.A)
     assert float(nmse_db(x, p.x_true)) < -40
     assert float(nmse_db(x, p.x_true)) < float(nmse_db(x_amp, p.x_true)) - 10
+
+
+def test_shipped_lamp_beats_amp_at_the_same_depth():
+    """The shipped 16-layer LAMP beats AMP with 16 iterations on each of 3 held-out vectors (measured: by
+    4-13 dB; asserted: by 2 dB)."""
+    from inverselab.metrics import nmse_db
+
+    for seed in (7, 8, 9):
+        p = make_problem("cs-sparse-250x500", seed=seed)
+        x = get_method("sparse-coder", weights="lamp-cs-sparse")(p.y, p.A)
+        x_amp = get_method("amp", num_iter=16)(p.y, p.A)
+        assert float(nmse_db(x, p.x_true)) < float(nmse_db(x_amp, p.x_true)) - 2, seed
