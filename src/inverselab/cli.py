@@ -360,6 +360,11 @@ def _command_line() -> str:
     return "inverselab " + " ".join(sys.argv[1:]) if sys.argv and "inverselab" in sys.argv[0] else ""
 
 
+def _given(value, default):
+    """``value``, or ``default`` when the option was left out: an explicit 0 stays, for the checks to refuse."""
+    return default if value is None else value
+
+
 def _cmd_train_sparse(args) -> int:
     """``inverselab train cs-sparse-250x500 --model lista|lista-cp|lista-cpss|alista|lamp``: stage-wise."""
     from .training.sparse_coding import train_sparse_coding
@@ -377,8 +382,8 @@ def _cmd_train_sparse(args) -> int:
         args.layers,
         preset=args.preset,
         seed=args.seed,
-        batch_size=args.batch_size or 64,
-        lr=args.lr or 5e-4,
+        batch_size=_given(args.batch_size, 64),
+        lr=_given(args.lr, 5e-4),
         steps=steps,
         progress=not args.quiet and sys.stderr.isatty(),
         out=out / "model",
@@ -405,8 +410,8 @@ def _cmd_train(args) -> int:
         loss=args.loss,
         epochs=args.epochs,
         steps_per_epoch=args.steps,
-        batch_size=args.batch_size or 8,
-        lr=args.lr or 1e-3,
+        batch_size=_given(args.batch_size, 8),
+        lr=_given(args.lr, 1e-3),
         patch=args.patch,
         data=args.data,
         noisy_data=args.noisy_data,

@@ -220,6 +220,8 @@ def test_distributed_resume_gives_every_rank_the_saved_generators(tmp_path, monk
         (["--loss", "sure"], "self-supervised"),
         (["--noisy-data"], "noisy_data"),
         (["--net", "bogus=1"], "--net must be KEY=VALUE"),
+        (["--lr", "0"], "lr"),
+        (["--batch-size", "0"], "batch_size"),
         (["--net", "chans=abc"], "VALUE must be JSON"),
     ],
 )

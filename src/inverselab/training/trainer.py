@@ -238,7 +238,6 @@ class _Simulator:
             sigma = (lo + (hi - lo) * torch.rand(x.shape[0], generator=gen)).to(x.device)
             n = torch.randn(x.shape, generator=gen).to(x.device)
             return x + sigma.reshape(-1, 1, 1, 1) * n, sigma
-        self.current = self.A
         if self.preset.random_operator:  # a fresh mask every step, so the network works for any instance
             shape = (1, self.config.patch, self.config.patch)
             self.current = self.preset.build(shape, gen)[0].to(x.device)
