@@ -361,7 +361,7 @@ def _command_line() -> str:
 
 
 def _given(value, default):
-    """``value``, or ``default`` when the option was left out: an explicit 0 stays, for the checks to refuse."""
+    """``value``, or ``default`` if the option was left out (an explicit 0 stays, for the checks)."""
     return default if value is None else value
 
 
