@@ -119,6 +119,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also log to OUT/tensorboard (needs pip install tensorboard)",
     )
+    p_train.add_argument(
+        "--weights-dtype",
+        default="float32",
+        help="storage dtype of the final model.safetensors: float32 (default) or float16 (half the size, "
+        "for shipping; checkpoints stay float32)",
+    )
     p_train.add_argument("--quiet", action="store_true", help="no progress bar")
 
     p_bench = sub.add_parser(
@@ -435,6 +441,7 @@ def _cmd_train(args) -> int:
             device=args.device,
             amp=args.amp,
             tensorboard=args.tensorboard,
+            weights_dtype=args.weights_dtype,
         )
     finally:
         if distributed:

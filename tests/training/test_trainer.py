@@ -99,6 +99,29 @@ def test_cli_train(tmp_path, capsys):
     assert "denoiser" in capsys.readouterr().err
 
 
+def test_float16_weights_are_half_the_size_and_load_as_float32(tmp_path):
+    """weights_dtype="float16": the same training, a final file half the size, equal up to rounding."""
+    from inverselab.weights import load_model
+
+    config = TrainConfig("denoise-sigma25", "dncnn", {"depth": 3, "features": 8}, **{**TINY, "epochs": 1})
+    full = train(config, tmp_path / "a")
+    half = train(config, tmp_path / "b", weights_dtype="float16")
+    assert {v["dtype"] for v in half["tensors"].values()} == {"float16", "int64"}  # + BatchNorm's counters
+    size = {k: (tmp_path / k / "model.safetensors").stat().st_size for k in "ab"}
+    assert size["b"] < 0.6 * size["a"]
+    # storage only: training is unchanged
+    assert [h["train_loss"] for h in half["history"]] == [h["train_loss"] for h in full["history"]]
+    a, b = load_model(tmp_path / "a" / "model"), load_model(tmp_path / "b" / "model")
+    for (name, p), q in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
+        if p.is_floating_point():
+            assert q.dtype == torch.float32, name
+            assert torch.equal(q, p.half().float()), name  # exactly the rounded float32 weights
+        else:
+            assert torch.equal(q, p), name
+    with pytest.raises(ValueError, match="weights_dtype must be one of"):
+        train(config, tmp_path / "c", weights_dtype="bfloat8")
+
+
 def test_device_and_amp(tmp_path):
     config = TrainConfig("denoise-sigma25", "dncnn", {"depth": 3, "features": 8}, **{**TINY, "epochs": 1})
     config.steps_per_epoch = 2
@@ -223,6 +246,7 @@ def test_distributed_resume_gives_every_rank_the_saved_generators(tmp_path, monk
         (["--lr", "0"], "lr"),
         (["--batch-size", "0"], "batch_size"),
         (["--net", "chans=abc"], "VALUE must be JSON"),
+        (["--weights-dtype", "int8"], "weights_dtype"),
     ],
 )
 def test_cli_train_flags_reach_the_trainer(extra, needle, tmp_path, capsys):

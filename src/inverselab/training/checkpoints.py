@@ -234,7 +234,11 @@ def _check_matches(path: Path, found: Mapping[str, tuple[int, ...]], expect: obj
 
 
 def save_weights(
-    path: str | os.PathLike, model_or_state_dict: torch.nn.Module | Mapping[str, torch.Tensor], meta: Mapping
+    path: str | os.PathLike,
+    model_or_state_dict: torch.nn.Module | Mapping[str, torch.Tensor],
+    meta: Mapping,
+    *,
+    dtype: torch.dtype | None = None,
 ) -> Path:
     """Save weights as ``NAME.safetensors`` plus a ``NAME.json`` sidecar, each written atomically.
 
@@ -244,14 +248,19 @@ def save_weights(
         meta: JSON-serializable facts for the sidecar, e.g. ``model``, ``config``, ``preset``, ``command``,
             ``seed``, ``data``, ``epoch``, ``step``, ``metrics``. The keys ``format``, ``format_version``,
             ``inverselab_version``, ``file``, ``sha256`` and ``tensors`` are added here and so are reserved.
+        dtype: Store the floating-point tensors in this dtype (``torch.float16`` halves the file of a float32
+            network; ``load_state_dict`` casts them back on load). The sidecar lists the stored dtypes and the
+            sha256 is that of the stored file. ``None`` stores them as they are.
 
     Returns:
         The path of the ``.safetensors`` file.
 
     Raises:
         TypeError: ``meta`` is not JSON-serializable, or the state dict holds a non-tensor.
-        ValueError: ``meta`` uses a reserved key.
+        ValueError: ``meta`` uses a reserved key, or ``dtype`` is not a floating-point dtype.
     """
+    import torch
+
     from .. import __version__
 
     weights, sidecar = _paths(path)
@@ -262,6 +271,10 @@ def save_weights(
         raise ValueError(f"meta must not use the reserved keys {reserved} (they are written by save_weights)")
     _check_json("meta", meta)
     tensors = _state_tensors("model_or_state_dict", model_or_state_dict)
+    if dtype is not None:
+        if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+            raise ValueError(f"dtype must be a floating-point torch.dtype or None, got {dtype!r}")
+        tensors = {k: v.to(dtype) if v.is_floating_point() else v for k, v in tensors.items()}
     weights.parent.mkdir(parents=True, exist_ok=True)
     sha = _write_safetensors(weights, tensors)
     record = {

@@ -53,6 +53,10 @@ MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 
+#: Storage dtypes of the final weights (``train(..., weights_dtype=...)``, ``--weights-dtype``).
+WEIGHTS_DTYPES = {"float32": torch.float32, "float16": torch.float16}
+
+
 @dataclass
 class TrainConfig:
     """What to train and how (recorded in every checkpoint and in the weights' sidecar).
@@ -286,6 +290,7 @@ def train(
     device: str | torch.device = "auto",
     amp: bool = False,
     tensorboard: bool = False,
+    weights_dtype: str = "float32",
 ) -> dict[str, Any]:
     """Train ``config.model`` for ``config.preset``; write checkpoints, ``log.csv`` and the final weights.
 
@@ -313,6 +318,9 @@ def train(
             loss per step (``train/loss``), and per epoch (``epoch/...``) its mean, ``val_psnr``,
             ``val_ssim``, ``input_psnr``, ``lr`` and ``samples_per_s``. Needs the ``tensorboard`` package.
             Only rank 0 writes.
+        weights_dtype: Storage dtype of the final ``model.safetensors``: ``"float32"``, or ``"float16"`` (half
+            the size, for shipping; loaded back as float32). Checkpoints always keep float32, so a resumed run
+            is exact.
 
     Returns:
         The final weights' sidecar (config, data, metrics, sha256, ...).
@@ -328,6 +336,7 @@ def train(
     from .losses import SELF_SUPERVISED, get_loss
 
     config.check()
+    check_choice("weights_dtype", weights_dtype, tuple(WEIGHTS_DTYPES))
     device = resolve_device(device)
     if not isinstance(amp, bool):
         raise ValueError(f"amp must be True or False, got {amp!r}")
@@ -493,7 +502,7 @@ def train(
     final = {k: history[-1][k] for k in ("val_psnr", "val_ssim", "input_psnr")}
     if rank == 0:
         facts = {**meta, "metrics": final, "history": history, "step": step}
-        save_weights(out / "model", _bare(model), facts)
+        save_weights(out / "model", _bare(model), facts, dtype=WEIGHTS_DTYPES[weights_dtype])
     _barrier(world)
     return json.loads((out / "model.json").read_text())
 
