@@ -31,6 +31,7 @@ def methods() -> dict:
         "wavelet-L1 (fista-wavelet)": get_method("fista-wavelet", **preset.method_params("fista-wavelet")),
         "DRUNet (shipped)": get_method("drunet", sigma=SIGMA),
         "DRUNet, sigma estimated": get_method("drunet"),
+        "DRUNet x8 self-ensemble": get_method("drunet", sigma=SIGMA, self_ensemble=True),
     }
     try:
         from inverselab.denoisers import BM3DDenoiser

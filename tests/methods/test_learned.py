@@ -90,6 +90,26 @@ def test_network_denoiser_folds_channels_and_checks_sigma():
         D(x, -1.0)
 
 
+def test_self_ensemble_commutes_with_flips_and_turns():
+    """The 8-fold self-ensemble of a network that is not equivariant is: D(T x) = T D(x) for all 8 T."""
+    torch.manual_seed(0)
+    net = DRUNet(1, features=(4, 8), num_blocks=1)
+    D, E = NetworkDenoiser(net), NetworkDenoiser(net, self_ensemble=True)
+    x = torch.rand(2, 1, 16, 16)
+    flip = lambda t: t.flip(-1)  # noqa: E731
+    turn = lambda t: torch.rot90(t, 1, (-2, -1))  # noqa: E731
+    assert not torch.allclose(D(flip(x), 0.1), flip(D(x, 0.1)), atol=1e-4)  # the plain network is not
+    for T in (flip, turn, lambda t: turn(flip(t))):
+        assert torch.allclose(E(T(x), 0.1), T(E(x, 0.1)), atol=1e-5)
+    manual = sum(torch.rot90(D(torch.rot90(x, k, (-2, -1)), 0.1), -k, (-2, -1)) for k in range(4))
+    manual = manual + sum(
+        torch.rot90(D(torch.rot90(flip(x), k, (-2, -1)), 0.1), -k, (-2, -1)).flip(-1) for k in range(4)
+    )
+    assert torch.allclose(E(x, 0.1), manual / 8, atol=1e-6)
+    with pytest.raises(TypeError, match="self_ensemble"):
+        NetworkDenoiser(net, self_ensemble="yes")
+
+
 @pytest.mark.parametrize("sigma", [0.02, 0.1])
 def test_estimate_sigma(sigma):
     """On a smooth image plus white noise the robust estimate is within 5% of the truth."""
@@ -107,6 +127,8 @@ def test_shipped_denoiser_denoises():
     gain = float(psnr(x.clamp(0, 1), p.x_true) - psnr(p.y, p.x_true))
     assert gain > 6.0, gain
     assert isinstance(load_network("drunet-denoise"), DRUNet)
+    better = get_method("drunet", sigma=25 / 255, self_ensemble=True)(p.y, p.A)
+    assert float(psnr(better.clamp(0, 1), p.x_true) - psnr(x.clamp(0, 1), p.x_true)) > 0.05
 
 
 @pytest.mark.parametrize("preset", ["ct-sparse-60", "mri-4x"])

@@ -51,8 +51,11 @@ def _load(path: str, mtime_ns: int, size: int) -> torch.nn.Module:
     return load_model(path)
 
 
-def network_denoiser(weights: str | os.PathLike = DEFAULT_DENOISER, differentiable: bool = False):
-    """The denoiser network ``weights`` as a :class:`~inverselab.denoisers.NetworkDenoiser` ``D(x, sigma)``.
+def network_denoiser(
+    weights: str | os.PathLike = DEFAULT_DENOISER, differentiable: bool = False, self_ensemble: bool = False
+):
+    """The denoiser network ``weights`` as a :class:`~inverselab.denoisers.NetworkDenoiser` ``D(x, sigma)``
+    (``differentiable`` and ``self_ensemble`` as there).
 
     Raises:
         ValueError: ``weights`` holds a post-processing network, not a denoiser.
@@ -65,7 +68,7 @@ def network_denoiser(weights: str | os.PathLike = DEFAULT_DENOISER, differentiab
         raise ValueError(
             f"weights {str(weights)!r} hold a post-processing network (after {net.initial!r}), not a denoiser"
         )
-    return NetworkDenoiser(net, differentiable=differentiable)
+    return NetworkDenoiser(net, differentiable=differentiable, self_ensemble=self_ensemble)
 
 
 def drunet(
@@ -73,6 +76,7 @@ def drunet(
     A: LinearOperator,
     weights: str | os.PathLike = DEFAULT_DENOISER,
     sigma: float | None = None,
+    self_ensemble: bool = False,
 ) -> torch.Tensor:
     """Denoise ``y`` with a trained denoiser: ``x = D(y, sigma)`` (``A`` must be the identity).
 
@@ -83,6 +87,8 @@ def drunet(
             ``sigma`` in ``[0, 50/255]``).
         sigma: Noise standard deviation; ``None`` estimates it per image
             (:func:`~inverselab.denoisers.estimate_sigma`). Presets pass their own.
+        self_ensemble: Average over the 8 flips and quarter turns (8 times the time; +0.24 dB at sigma =
+            25/255 for the shipped DRUNet, see :class:`~inverselab.denoisers.NetworkDenoiser`).
 
     Reference: K. Zhang, Y. Li, W. Zuo, L. Zhang, L. Van Gool and R. Timofte, "Plug-and-play image
     restoration with deep denoiser prior" (DRUNet), IEEE TPAMI 44(10), 2021.
@@ -99,7 +105,7 @@ def drunet(
     if y.is_complex():
         raise TypeError("y must be real for drunet, got a complex tensor")
     level = estimate_sigma(y) if sigma is None else check_sigma("sigma", sigma)
-    return network_denoiser(weights)(y, level)
+    return network_denoiser(weights, self_ensemble=self_ensemble)(y, level)
 
 
 def unet(y: torch.Tensor, A: LinearOperator, weights: str | os.PathLike | None = None) -> torch.Tensor:
