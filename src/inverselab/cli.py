@@ -92,6 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
         "(default 2000,1000,1000)",
     )
     p_train.add_argument(
+        "--snr-db",
+        type=float,
+        help="LISTA family: measurement SNR in dB for training and validation (default: noiseless)",
+    )
+    p_train.add_argument(
         "--loss",
         default="mse",
         help="mse (default), l1, ssim; or, for denoisers without clean data, sure or noise2self "
@@ -391,6 +396,7 @@ def _cmd_train_sparse(args) -> int:
         batch_size=_given(args.batch_size, 64),
         lr=_given(args.lr, 5e-4),
         steps=steps,
+        snr_db=args.snr_db,
         progress=not args.quiet and sys.stderr.isatty(),
         out=out / "model",
         command=_command_line(),

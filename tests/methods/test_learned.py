@@ -178,6 +178,9 @@ def test_cli_trains_a_sparse_coder_that_solve_uses(tmp_path, capsys):
         get_method("sparse-coder", weights=str(weights))(other(p.x_true), other)
     with pytest.raises(ValueError, match="weights is required"):
         get_method("sparse-coder")(p.y, p.A)
+    noisy = [*args[:-1], "2,1,1", "--layers", "1", "--snr-db", "40", "--out", str(tmp_path / "n"), "--quiet"]
+    assert main(noisy) == 0  # the SNR-40 dB variant: recorded in the sidecar
+    assert json.loads((tmp_path / "n" / "model.json").read_text())["data"]["snr_db"] == 40.0
 
 
 def test_shipped_alista_beats_amp_at_the_same_depth():
