@@ -9,7 +9,7 @@ import torch
 
 from ._checks import check_number, check_tensor
 
-__all__ = ["NoNoise", "GaussianNoise", "PoissonNoise", "make_generator"]
+__all__ = ["NoNoise", "GaussianNoise", "RelativeGaussianNoise", "PoissonNoise", "make_generator"]
 
 
 def make_generator(seed: int | torch.Generator | None, device: torch.device | str = "cpu") -> torch.Generator:
@@ -72,6 +72,36 @@ class GaussianNoise:
 
     def __repr__(self) -> str:
         return f"GaussianNoise(sigma={self.sigma})"
+
+
+class RelativeGaussianNoise:
+    """Additive white Gaussian noise whose standard deviation is ``fraction`` times the mean absolute value of
+    each noiseless measurement: ``sigma_i = fraction * mean(|(A x)_i|)`` for batch element ``i`` ("5% additive
+    Gaussian noise" in Adler & Öktem, IEEE TMI 2018). Complex data: as :class:`GaussianNoise`.
+
+    Args:
+        fraction: The noise level relative to the data (>= 0), e.g. ``0.05``.
+
+    Example:
+        >>> import torch
+        >>> y = RelativeGaussianNoise(0.05)(torch.full((2, 10000), 4.0), make_generator(0))
+        >>> round(float((y - 4).std()), 2)
+        0.2
+    """
+
+    def __init__(self, fraction: float):
+        self.fraction = float(check_number("fraction", fraction, low=0))
+
+    def __call__(self, y: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        check_tensor("y", y)
+        if self.fraction == 0:
+            return y
+        dims = tuple(range(1, y.ndim))
+        scale = y.abs().mean(dim=dims, keepdim=True) if dims else y.abs()
+        return y + self.fraction * scale * _randn_like(y, make_generator(generator))
+
+    def __repr__(self) -> str:
+        return f"RelativeGaussianNoise(fraction={self.fraction})"
 
 
 class PoissonNoise:
