@@ -17,7 +17,9 @@ from .dncnn import DnCNN
 from .drunet import DRUNet, noise_level_map
 from .lista import ALISTA, LAMP, LISTA, LISTACP, LISTACPSS
 from .postprocess import INITIAL_METHODS, PostProcess
+from .primal_dual import LearnedPrimalDual
 from .unet import UNet
+from .unrolled import MoDL, UnrolledProximalGradient
 
 __all__ = [
     "UNet",
@@ -31,6 +33,9 @@ __all__ = [
     "LISTACPSS",
     "ALISTA",
     "LAMP",
+    "UnrolledProximalGradient",
+    "MoDL",
+    "LearnedPrimalDual",
     "NETWORKS",
 ]
 
