@@ -20,6 +20,7 @@ from .postprocess import INITIAL_METHODS, PostProcess
 from .primal_dual import LearnedPrimalDual
 from .unet import UNet
 from .unrolled import MoDL, UnrolledProximalGradient
+from .varnet import SensitivityModel, VarNet
 
 __all__ = [
     "UNet",
@@ -36,6 +37,8 @@ __all__ = [
     "UnrolledProximalGradient",
     "MoDL",
     "LearnedPrimalDual",
+    "VarNet",
+    "SensitivityModel",
     "NETWORKS",
 ]
 
