@@ -61,14 +61,16 @@ def build_parser() -> argparse.ArgumentParser:
     p_train = sub.add_parser(
         "train",
         help="train a network for a preset (measurements simulated on the fly)",
-        description="Train a denoiser (dncnn, drunet) or a post-processing U-Net (unet) for PRESET. Writes "
+        description="Train a denoiser (dncnn, drunet), a post-processing U-Net (unet), an unrolled network "
+        "(unrolled-pg, modl, lpd, varnet) or a LISTA-family network for PRESET. Writes "
         "checkpoints/, log.csv and model.safetensors + model.json (the sidecar records this command).",
     )
     p_train.add_argument("preset", help="an image preset (see `inverselab list presets`)")
     p_train.add_argument(
         "--model",
         required=True,
-        help="unet, dncnn, drunet; lista, lista-cp, lista-cpss, alista, lamp (vectors)",
+        help="unet, dncnn, drunet; unrolled-pg, modl, lpd, varnet (multi-coil MRI); "
+        "lista, lista-cp, lista-cpss, alista, lamp (vectors)",
     )
     p_train.add_argument(
         "--net",

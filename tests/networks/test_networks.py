@@ -24,7 +24,18 @@ def out_channels(net):
 
 
 def test_table_names_every_network():
-    from inverselab.networks import ALISTA, LAMP, LISTA, LISTACP, LISTACPSS
+    from inverselab.networks import (
+        ALISTA,
+        LAMP,
+        LISTA,
+        LISTACP,
+        LISTACPSS,
+        LearnedPrimalDual,
+        MoDL,
+        UnrolledProximalGradient,
+        VarNet,
+    )
+    from inverselab.training.trainer import MODEL_DEFAULTS, UNROLLED
 
     assert NETWORKS == {
         "unet": UNet,
@@ -35,7 +46,12 @@ def test_table_names_every_network():
         "lista-cpss": LISTACPSS,
         "alista": ALISTA,
         "lamp": LAMP,
+        "unrolled-pg": UnrolledProximalGradient,
+        "modl": MoDL,
+        "lpd": LearnedPrimalDual,
+        "varnet": VarNet,
     }
+    assert set(UNROLLED) <= set(MODEL_DEFAULTS) <= set(NETWORKS)  # every trainer model has a class
 
 
 @pytest.mark.parametrize("name", TINY)

@@ -190,6 +190,34 @@ METHODS: dict[str, MethodInfo] = {
             "learned",
             "Gregor & LeCun 2010; Chen et al. NeurIPS 2018; Liu et al. ICLR 2019; Borgerding et al. 2017",
         ),
+        MethodInfo(
+            "unrolled-pg",
+            f"{_L}:unrolled_pg",
+            "Unrolled proximal gradient: learned step sizes and CNN proximal steps (trained weights)",
+            "learned",
+            "Adler & Oktem, Inverse Problems 33(12), 2017 (learned gradient schemes)",
+        ),
+        MethodInfo(
+            "modl",
+            f"{_L}:modl",
+            "MoDL: a shared CNN denoiser alternated with CG data consistency (trained weights)",
+            "learned",
+            "Aggarwal, Mani & Jacob, IEEE TMI 38(2), 2019",
+        ),
+        MethodInfo(
+            "lpd",
+            f"{_L}:lpd",
+            "Learned primal-dual: CNN updates in image and measurement space with A, A^T inside (trained)",
+            "learned",
+            "Adler & Oktem, IEEE TMI 37(6), 2018",
+        ),
+        MethodInfo(
+            "varnet",
+            f"{_L}:varnet",
+            "E2E VarNet, multi-coil MRI: k-space cascades, U-Net refiners, estimated coil maps (trained)",
+            "learned",
+            "Sriram et al., MICCAI 2020",
+        ),
     ]
 }
 

@@ -3,7 +3,9 @@
 - :func:`drunet`: the shipped multi-noise-level denoiser (or any denoiser weights) applied to a noisy image;
 - :func:`unet`: a post-processing network after the direct method it was trained with (FBP + U-Net for CT,
   zero-filled + U-Net for MRI, "FBPConvNet");
-- :func:`sparse_coder`: a LISTA-family network for the fixed matrix it was trained for.
+- :func:`sparse_coder`: a LISTA-family network for the fixed matrix it was trained for;
+- :func:`unrolled_pg`, :func:`modl`, :func:`lpd`, :func:`varnet`: unrolled networks that apply ``A`` inside
+  each iteration (learned proximal gradient, MoDL, learned primal-dual, E2E VarNet for multi-coil MRI).
 
 ``weights`` is a shipped name (``inverselab list weights``), a name in a folder of
 ``INVERSELAB_WEIGHTS_PATH``, or a path to a ``.safetensors`` file written by ``inverselab train``. Networks
@@ -21,7 +23,18 @@ import torch
 from ..operators.base import LinearOperator
 from .classical import _check
 
-__all__ = ["drunet", "unet", "sparse_coder", "load_network", "network_denoiser", "DEFAULT_DENOISER"]
+__all__ = [
+    "drunet",
+    "unet",
+    "sparse_coder",
+    "unrolled_pg",
+    "modl",
+    "lpd",
+    "varnet",
+    "load_network",
+    "network_denoiser",
+    "DEFAULT_DENOISER",
+]
 
 #: The shipped denoiser used by :func:`drunet` and by ``denoiser="drunet"`` in plug-and-play.
 DEFAULT_DENOISER = "drunet-denoise"
@@ -174,3 +187,76 @@ def sparse_coder(
     net.to(device=y.device)
     with torch.no_grad():
         return net(y.to(net.A.dtype)).to(y.dtype)
+
+
+def _unrolled(y: torch.Tensor, A: LinearOperator, weights, model: str) -> torch.Tensor:
+    """Run the unrolled network ``weights`` (of the trainer's kind ``model``) on ``y`` without gradients."""
+    from ..networks import NETWORKS
+
+    y = _check(y, A)
+    if weights is None:
+        from ..weights import list_weights
+
+        names = ", ".join(r["name"] for r in list_weights() if r.get("model") == model) or "none shipped"
+        raise ValueError(f"weights is required for {model}: trained {model} weights ({names}) or a path")
+    net = load_network(weights)
+    if not isinstance(net, NETWORKS[model]):
+        raise ValueError(f"weights {str(weights)!r} hold a {type(net).__name__}, not a {model} network")
+    net.to(device=y.device)
+    with torch.no_grad():
+        x = net(y, A)
+    if tuple(x.shape[1:]) != tuple(A.in_shape):
+        raise ValueError(
+            f"weights {str(weights)!r} return {tuple(x.shape[1:])} images but A expects {tuple(A.in_shape)}"
+        )
+    return x
+
+
+def unrolled_pg(y: torch.Tensor, A: LinearOperator, weights: str | os.PathLike | None = None) -> torch.Tensor:
+    """Unrolled proximal gradient: learned step sizes and CNN proximal steps
+    (:class:`~inverselab.networks.UnrolledProximalGradient`), trained by ``inverselab train PRESET --model
+    unrolled-pg``.
+
+    Args:
+        y: Measurements of ``A``.
+        A: The operator of the problem the network was trained for (its kind; any instance).
+        weights: Trained weights (name or path); required unless the preset passes its own.
+    """
+    return _unrolled(y, A, weights, "unrolled-pg")
+
+
+def modl(y: torch.Tensor, A: LinearOperator, weights: str | os.PathLike | None = None) -> torch.Tensor:
+    """MoDL: a shared CNN denoiser alternated with conjugate-gradient data consistency
+    (:class:`~inverselab.networks.MoDL`), trained by ``inverselab train PRESET --model modl``.
+
+    Args:
+        y: Measurements of ``A``.
+        A: The operator of the problem the network was trained for.
+        weights: Trained weights (name or path); required unless the preset passes its own.
+    """
+    return _unrolled(y, A, weights, "modl")
+
+
+def lpd(y: torch.Tensor, A: LinearOperator, weights: str | os.PathLike | None = None) -> torch.Tensor:
+    """Learned primal-dual (:class:`~inverselab.networks.LearnedPrimalDual`), trained by ``inverselab train
+    PRESET --model lpd``; the CT presets ship weights.
+
+    Args:
+        y: Measurements of ``A`` (e.g. a sinogram ``(B, 1, angles, detectors)``).
+        A: The operator of the problem the network was trained for.
+        weights: Trained weights (name or path); required unless the preset passes its own.
+    """
+    return _unrolled(y, A, weights, "lpd")
+
+
+def varnet(y: torch.Tensor, A: LinearOperator, weights: str | os.PathLike | None = None) -> torch.Tensor:
+    """End-to-end variational network for multi-coil MRI (:class:`~inverselab.networks.VarNet`): it estimates
+    its own coil maps from the calibration lines, trained by ``inverselab train mri-8x-multicoil --model
+    varnet``.
+
+    Args:
+        y: Multi-coil k-space of a :class:`~inverselab.operators.MultiCoilMRI` ``A``.
+        A: The multi-coil MRI operator (only its mask is used by the network).
+        weights: Trained weights (name or path); required unless the preset passes its own.
+    """
+    return _unrolled(y, A, weights, "varnet")

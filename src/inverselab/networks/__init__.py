@@ -51,4 +51,8 @@ NETWORKS: dict[str, type[nn.Module]] = {
     "lista-cpss": LISTACPSS,
     "alista": ALISTA,
     "lamp": LAMP,
+    "unrolled-pg": UnrolledProximalGradient,
+    "modl": MoDL,
+    "lpd": LearnedPrimalDual,
+    "varnet": VarNet,
 }

@@ -1,12 +1,14 @@
 """Training of a network for a preset: measurements are simulated on the fly (or read, for noisy data).
 
-Two kinds of model are trained:
+Three kinds of model are trained:
 
 - **denoisers** (``dncnn``, ``drunet``) on denoising presets: ``y = x + sigma n``; DRUNet sees a random
   ``sigma`` per image from ``sigma_range`` (one network for a range of noise levels);
 - **post-processing networks** (``unet``) on any image preset: ``x_hat = x0 + net(x0)`` with ``x0`` the
   preset's direct baseline (FBP, zero-filled, adjoint) of ``y = noise(A(x))``
-  (:class:`~inverselab.networks.PostProcess`).
+  (:class:`~inverselab.networks.PostProcess`);
+- **unrolled networks** (``unrolled-pg``, ``modl``, ``lpd``, ``varnet``), ``x_hat = model(y, A)``, which apply
+  the operator inside every iteration (:data:`UNROLLED`); ``varnet`` needs a multi-coil MRI preset.
 
 Losses are supervised (``mse``, ``l1``, ``ssim``: the output against the clean image) or, for denoisers,
 self-supervised (``sure``, ``noise2self``: from the noisy images alone, see
@@ -50,7 +52,15 @@ MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
     "unet": {"chans": 16, "num_pool_layers": 3},
     "dncnn": {"depth": 10, "features": 32},
     "drunet": {},
+    "unrolled-pg": {},
+    "modl": {},
+    "lpd": {},
+    "varnet": {},
 }
+#: Denoisers, ``model(y, sigma)``: trained on denoising presets only.
+DENOISERS = ("dncnn", "drunet")
+#: Unrolled reconstruction networks, ``model(y, A)``, with the operator inside their iterations.
+UNROLLED = ("unrolled-pg", "modl", "lpd", "varnet")
 
 
 #: Storage dtypes of the final weights (``train(..., weights_dtype=...)``, ``--weights-dtype``).
@@ -63,7 +73,8 @@ class TrainConfig:
 
     Attributes:
         preset: Preset name; its operator and noise simulate the measurements.
-        model: ``"unet"`` (post-processing), ``"dncnn"`` or ``"drunet"`` (denoisers, denoising presets only).
+        model: ``"unet"`` (post-processing), ``"dncnn"`` or ``"drunet"`` (denoisers, denoising presets only),
+            or an unrolled network (:data:`UNROLLED`).
         model_config: Network keyword arguments overriding :data:`MODEL_DEFAULTS`.
         loss: Supervised ``"mse"``, ``"l1"`` or ``"ssim"``; or self-supervised ``"sure"`` (Monte-Carlo SURE)
             or ``"noise2self"`` (masked-pixel prediction), which never see a clean image (denoisers only:
@@ -119,15 +130,24 @@ class TrainConfig:
         p = get_preset(self.preset)
         check_choice("model", self.model, tuple(MODEL_DEFAULTS))
         check_choice("loss", self.loss, LOSS_NAMES)
-        if self.self_supervised and self.model == "unet":
+        if self.self_supervised and self.model not in DENOISERS:
             raise ValueError(
                 f"loss {self.loss!r} is a self-supervised denoising loss: it trains a denoiser (model dncnn "
-                "or drunet on a denoising preset), not the post-processing model 'unet'"
+                f"or drunet on a denoising preset), not the reconstruction model {self.model!r}"
             )
         if p.kind != "image":
             raise ValueError(f"preset must be an image preset to train a network, got {self.preset!r}")
-        if self.model != "unet" and not self.preset.startswith("denoise"):
+        if self.model in DENOISERS and not self.preset.startswith("denoise"):
             raise ValueError(f"model {self.model!r} is a denoiser: preset must be a denoising preset")
+        if self.model == "varnet":
+            from ..operators import MultiCoilMRI
+
+            A, _ = p.build((1, 16, 16), None)
+            if not isinstance(A, MultiCoilMRI):
+                raise ValueError(
+                    f"model 'varnet' reconstructs multi-coil MRI: preset must be a multi-coil MRI preset "
+                    f"(e.g. mri-8x-multicoil), got {self.preset!r}"
+                )
         for name in ("epochs", "steps_per_epoch", "batch_size", "num_train", "num_val"):
             check_number(name, getattr(self, name), low=1, integer=True)
         check_number("patch", self.patch, low=16, high=1024, integer=True)
@@ -191,11 +211,19 @@ class TrainConfig:
 
 
 def build_model(config: TrainConfig) -> torch.nn.Module:
-    """The network of ``config``: a denoiser, or a :class:`~inverselab.networks.PostProcess` U-Net starting
-    from the preset's direct baseline (its last layer zero, so the untrained model is the baseline)."""
+    """The network of ``config``: a denoiser, a :class:`~inverselab.networks.PostProcess` U-Net starting
+    from the preset's direct baseline (its last layer zero, so the untrained model is the baseline), or an
+    unrolled network (starting from the preset's baseline when it takes an ``initial`` method)."""
+    import inspect
+
     from ..networks import NETWORKS, PostProcess
     from ..presets import get_preset
 
+    if config.model in UNROLLED:
+        cls, kwargs = NETWORKS[config.model], dict(config.network_config)
+        if "initial" in inspect.signature(cls).parameters and "initial" not in kwargs:
+            kwargs["initial"] = get_preset(config.preset).baseline
+        return cls(**kwargs)
     if config.model == "unet":
         p = get_preset(config.preset)
         net = NETWORKS["unet"](1, 1, **config.network_config)
@@ -222,7 +250,7 @@ class _Simulator:
         A, self.noise = self.preset.build((1, config.patch, config.patch), make_generator(config.seed))
         self.A = A.to(device)  # operators are modules: their buffers (masks, kernels, ...) move with them
         self.current = self.A  # the operator of the last measurement
-        self.denoiser = config.model != "unet"
+        self.denoiser = config.model in DENOISERS
         self.noisy_data = config.noisy_data
         sigma = float(getattr(self.noise, "sigma", 0.0))
         self.sigma = sigma
@@ -249,7 +277,7 @@ class _Simulator:
             return self.noise(self.current(x), gen), None
 
     def run(self, model: torch.nn.Module, y: torch.Tensor, sigma: torch.Tensor | None) -> torch.Tensor:
-        """The model on ``y``: a denoiser, or a post-processing network with the operator of the last
+        """The model on ``y``: a denoiser, or a reconstruction network with the operator of the last
         :meth:`measure`."""
         return model(y, sigma) if self.denoiser else model(y, self.current)
 
@@ -332,6 +360,7 @@ def train(
         ImportError: ``tensorboard=True`` without the ``tensorboard`` package.
     """
     from ..data import describe_source, is_folder_source, training_images
+    from ..networks import PostProcess
     from .checkpoints import latest_checkpoint, load_checkpoint, read_sidecar, save_checkpoint, save_weights
     from .losses import SELF_SUPERVISED, get_loss
 
@@ -373,7 +402,8 @@ def train(
     meta = {
         "model": config.model,
         "network_config": json.loads(json.dumps(_bare(model).config)),  # complete: cls(**config) rebuilds it
-        "initial": getattr(model, "initial", None),  # the direct method a post-processing network starts from
+        # the direct method a post-processing network starts from (unrolled ones have it in their config)
+        "initial": model.initial if isinstance(model, PostProcess) else None,
         "train_config": json.loads(json.dumps({**asdict(config), "sigma_range": sim.sigma_range})),
         "preset": config.preset,
         "command": command,
@@ -608,7 +638,9 @@ def _mean_over_processes(value: torch.Tensor, world: int) -> float:
 
 def _bare(model: torch.nn.Module) -> torch.nn.Module:
     """The network inside a :class:`~inverselab.networks.PostProcess` wrapper (else the model itself)."""
-    return getattr(model, "net", model)
+    from ..networks import PostProcess
+
+    return model.net if isinstance(model, PostProcess) else model
 
 
 def _write_log(path: Path, history: list[dict[str, float]]) -> None:
