@@ -15,10 +15,21 @@ from torch import nn
 
 from .._checks import check_choice
 
-__all__ = ["INITIAL_METHODS", "PostProcess"]
+__all__ = ["INITIAL_METHODS", "PostProcess", "direct_reconstruction"]
 
 #: Direct methods a :class:`PostProcess` network can start from.
 INITIAL_METHODS = ("adjoint", "zero-filled", "fbp")
+
+
+def direct_reconstruction(initial: str, y: torch.Tensor, A) -> torch.Tensor:
+    """The direct method ``initial`` (one of :data:`INITIAL_METHODS`) on ``y``: real (complex results are
+    replaced by their magnitude), without gradient (it has no parameters)."""
+    from ..methods import classical
+
+    fn = {"adjoint": classical.adjoint, "zero-filled": classical.zero_filled, "fbp": classical.fbp}
+    with torch.no_grad():
+        x0 = fn[initial](y, A)
+    return x0.abs() if x0.is_complex() else x0
 
 
 class PostProcess(nn.Module):
@@ -44,12 +55,7 @@ class PostProcess(nn.Module):
 
     def initial_reconstruction(self, y: torch.Tensor, A) -> torch.Tensor:
         """``x0``: the direct method's reconstruction (real, no gradient)."""
-        from ..methods import classical
-
-        fn = {"adjoint": classical.adjoint, "zero-filled": classical.zero_filled, "fbp": classical.fbp}
-        with torch.no_grad():
-            x0 = fn[self.initial](y, A)
-        return x0.abs() if x0.is_complex() else x0
+        return direct_reconstruction(self.initial, y, A)
 
     def forward(self, y: torch.Tensor, A) -> torch.Tensor:
         x0 = self.initial_reconstruction(y, A)

@@ -26,7 +26,7 @@ from torch.utils.checkpoint import checkpoint
 
 from .._checks import check_choice, check_number
 from ..operators.base import LinearOperator
-from .postprocess import INITIAL_METHODS
+from .postprocess import INITIAL_METHODS, direct_reconstruction
 
 __all__ = ["UnrolledProximalGradient", "MoDL"]
 
@@ -57,16 +57,6 @@ def _squared_norm(A: LinearOperator) -> float:
 
 def _real(t: torch.Tensor) -> torch.Tensor:
     return t.real if t.is_complex() else t
-
-
-def direct_reconstruction(initial: str, y: torch.Tensor, A: LinearOperator) -> torch.Tensor:
-    """The direct method ``initial`` (see :data:`INITIAL_METHODS`) on ``y``: real, without gradient."""
-    from ..methods import classical
-
-    fn = {"adjoint": classical.adjoint, "zero-filled": classical.zero_filled, "fbp": classical.fbp}
-    with torch.no_grad():
-        x0 = fn[initial](y, A)
-    return x0.abs() if x0.is_complex() else x0
 
 
 def conv_stack(
