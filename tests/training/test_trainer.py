@@ -329,7 +329,6 @@ def test_unrolled_network_trains_and_solves(tmp_path, capsys):
     side = json.loads((out / "model.json").read_text())
     assert side["initial"] is None and side["network_config"]["initial"] == "adjoint"
     assert side["metrics"]["val_psnr"] > side["metrics"]["input_psnr"] + 0.5  # 19.20 vs 18.16 measured
-    assert side["history"][-1]["train_loss"] < side["history"][0]["train_loss"]
     assert isinstance(load_model(out / "model"), UnrolledProximalGradient)
     p = make_problem("deblur-gauss", size=32, seed=3)
     x = get_method("unrolled-pg", weights=str(out / "model.safetensors"))(p.y, p.A)
