@@ -78,7 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="KEY=VALUE",
         help="a network argument overriding the small CPU default (repeatable; VALUE as JSON), e.g. "
-        "--net chans=32 --net num_pool_layers=4 (unet), --net features=[32,64,128,256] (drunet)",
+        "--net chans=32 --net num_pool_layers=4 (unet), --net features=[32,64,128,256] (drunet), "
+        "--net tied=true (lista-cp, lista-cpss)",
     )
     p_train.add_argument("--epochs", type=int, default=5, help="epochs (default 5)")
     p_train.add_argument("--steps", type=int, default=50, help="optimizer steps per epoch (default 50)")
@@ -380,8 +381,10 @@ def _given(value, default):
 
 def _cmd_train_sparse(args) -> int:
     """``inverselab train cs-sparse-250x500 --model lista|lista-cp|lista-cpss|alista|lamp``: stage-wise."""
+    from .networks import NETWORKS
     from .training.sparse_coding import train_sparse_coding
 
+    model_kwargs = _key_values("--net", args.net, NETWORKS[args.model], ("A", "num_layers", "m", "n"), False)
     try:
         steps = tuple(int(v) for v in args.stage_steps.split(","))
     except ValueError:
@@ -399,6 +402,7 @@ def _cmd_train_sparse(args) -> int:
         lr=_given(args.lr, 5e-4),
         steps=steps,
         snr_db=args.snr_db,
+        model_kwargs=model_kwargs,
         progress=not args.quiet and sys.stderr.isatty(),
         out=out / "model",
         command=_command_line(),

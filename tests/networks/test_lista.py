@@ -36,7 +36,11 @@ def _ista_iterates(y, A, lam, step, num_iter):
     return iterates
 
 
-@pytest.mark.parametrize("cls", [LISTA, LISTACP])
+@pytest.mark.parametrize(
+    "cls",
+    [LISTA, LISTACP, lambda A, K, lam: LISTACP(A, K, lam=lam, tied=True)],
+    ids=["lista", "cp", "cp-tied"],
+)
 def test_untrained_lista_is_ista_iterate_by_iterate(problem, cls):
     A, x, y = problem
     lam, K = 0.05, 12
@@ -101,6 +105,36 @@ def test_config_round_trip_through_weights_file(problem, name, tmp_path):
     twin.check_matrix(A)
     with torch.no_grad():
         torch.testing.assert_close(twin(y.float()), net.eval()(y.float()))
+
+
+@pytest.mark.parametrize("cls", [LISTACP, LISTACPSS])
+def test_tied_variant_shares_one_weight_scaled_per_layer(problem, cls, tmp_path):
+    A, x, y = problem
+    K = 6
+    tied, untied = cls(A, K, tied=True), cls(A, K)
+    m, n = A.matrix.shape
+    count = lambda net: sum(p.numel() for p in net.parameters())  # noqa: E731
+    assert count(tied) == m * n + 2 * K and count(untied) == K * (m * n + 1)
+    # the shared W is trained with the first layer; each later layer adds only its step and threshold
+    assert [p.numel() for p in tied.layer_parameters(0)] == [m * n, 1, 1]
+    assert [p.numel() for p in tied.layer_parameters(3)] == [1, 1]
+    # W_k = gamma_k W: an untied network holding those weights gives the same output
+    torch.manual_seed(0)
+    with torch.no_grad():
+        tied.W.add_(0.001 * torch.randn_like(tied.W))
+        for k in range(K):
+            tied.gamma[k].fill_(1 + 0.1 * k)
+            tied.theta[k].fill_(0.01 * (k + 1))
+            untied.W[k].copy_((1 + 0.1 * k) * tied.W)
+            untied.theta[k].fill_(0.01 * (k + 1))
+        torch.testing.assert_close(tied(y.float()), untied(y.float()))
+        name = "lista-cpss" if cls is LISTACPSS else "lista-cp"
+        path = save_weights(tmp_path / "tied", tied, {"model": name, "network_config": tied.config})
+        twin = load_model(path)
+        assert twin.config["tied"] is True
+        torch.testing.assert_close(twin(y.float()), tied(y.float()))
+    with pytest.raises(TypeError, match="tied must be a bool"):
+        cls(A, 2, tied=1)
 
 
 def test_check_matrix_rejects_another_matrix(problem):

@@ -280,6 +280,10 @@ class LISTACP(SparseCodingNetwork):
     """LISTA-CP (coupled weights): ``x_{k+1} = soft(x_k + W_kᵀ(y - A x_k), theta_k)``, untied ``W_k``
     (``m x n``) and ``theta_k``, initialized at ISTA's ``W = A/L``, ``theta = lam/L``.
 
+    ``tied=True`` is the tied variant of Liu et al. (2019, "TiLISTA"): one learned ``W`` for all layers and
+    a learned step per layer, ``W_k = gamma_k W`` (``gamma_k`` starts at 1). It has ``m n + 2K`` parameters
+    instead of ``K (m n + 1)``: a 16-layer 250 x 500 network stores 0.5 MB of weights instead of 8 MB.
+
     Reference:
         X. Chen, J. Liu, Z. Wang and W. Yin, "Theoretical linear convergence of unfolded ISTA and its
         practical weights and thresholds", NeurIPS 2018.
@@ -295,6 +299,7 @@ class LISTACP(SparseCodingNetwork):
         m: int | None = None,
         n: int | None = None,
         lam: float = 0.4,
+        tied: bool = False,
     ):
         """Build the network.
 
@@ -304,25 +309,38 @@ class LISTACP(SparseCodingNetwork):
             m: Number of measurements (only needed without ``A``).
             n: Signal length (only needed without ``A``).
             lam: The L1 weight of the ISTA initialization.
+            tied: One ``W`` shared by all layers, scaled by a learned step ``gamma_k`` per layer.
         """
         super().__init__(A, num_layers, m, n)
         self.lam = float(check_number("lam", lam, low=0))
+        if not isinstance(tied, bool):
+            raise TypeError(f"tied must be a bool, got {tied!r}")
+        self.tied = tied
         L = self._lipschitz()
-        self.W = nn.ParameterList(nn.Parameter(self.A / L) for _ in range(self.num_layers))
+        if tied:
+            self.W = nn.Parameter(self.A / L)
+            self.gamma = self._scalars([1.0] * self.num_layers)
+        else:
+            self.W = nn.ParameterList(nn.Parameter(self.A / L) for _ in range(self.num_layers))
         self.theta = self._scalars([self.lam / L] * self.num_layers)
 
     def _extra_config(self) -> dict[str, Any]:
-        return {"lam": self.lam}
+        return {"lam": self.lam, "tied": self.tied}
 
     def layer_parameters(self, k: int) -> list[nn.Parameter]:
+        if self.tied:  # the shared W belongs to the first layer; later layers add a step and a threshold
+            return ([self.W] if k == 0 else []) + [self.gamma[k], self.theta[k]]
         return [self.W[k], self.theta[k]]
 
     def _threshold(self, k: int, v: torch.Tensor) -> torch.Tensor:
         return soft(v, self.theta[k])
 
+    def _weight(self, k: int) -> torch.Tensor:
+        return self.gamma[k] * self.W if self.tied else self.W[k]
+
     def _layer(self, k, y, x, state):
         residual = y - x @ self.A.T.to(x.dtype)
-        return self._threshold(k, x + residual @ self.W[k])
+        return self._threshold(k, x + residual @ self._weight(k))
 
 
 class LISTACPSS(LISTACP):
@@ -349,6 +367,7 @@ class LISTACPSS(LISTACP):
         lam: float = 0.4,
         p: float = 1.2,
         p_max: float = 13.0,
+        tied: bool = False,
     ):
         """Build the network.
 
@@ -360,14 +379,15 @@ class LISTACPSS(LISTACP):
             lam: The L1 weight of the ISTA initialization.
             p: Support-selection increment per layer, in percent.
             p_max: Largest support-selection percentage.
+            tied: One ``W`` shared by all layers, scaled by a learned step per layer (see :class:`LISTACP`).
         """
-        super().__init__(A, num_layers, m=m, n=n, lam=lam)
+        super().__init__(A, num_layers, m=m, n=n, lam=lam, tied=tied)
         self.p = float(check_number("p", p, low=0, high=100))
         self.p_max = float(check_number("p_max", p_max, low=0, high=100))
         self.percentages = support_percentages(self.num_layers, self.p, self.p_max)
 
     def _extra_config(self) -> dict[str, Any]:
-        return {"lam": self.lam, "p": self.p, "p_max": self.p_max}
+        return {**super()._extra_config(), "p": self.p, "p_max": self.p_max}
 
     def _threshold(self, k: int, v: torch.Tensor) -> torch.Tensor:
         return soft_support_selection(v, self.theta[k], self.percentages[k])
