@@ -32,7 +32,10 @@ def main() -> None:
     for row in list_weights():
         from inverselab.training.checkpoints import read_sidecar
 
-        saved = dict(read_sidecar(Path(row["path"]).with_suffix(".json"))["train_config"])
+        meta = read_sidecar(Path(row["path"]).with_suffix(".json"))
+        if "train_config" not in meta:  # the LISTA family trains stage-wise: its sidecar records the seconds
+            continue
+        saved = dict(meta["train_config"])
         saved.pop("sigma_range", None)
         saved.update(epochs=2, steps_per_epoch=args.steps, num_train=args.num_train, num_val=4)
         config = TrainConfig(**{k: v for k, v in saved.items() if k in TrainConfig.__dataclass_fields__})
