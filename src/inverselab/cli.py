@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -333,7 +334,8 @@ def _cmd_solve(args) -> int:
 
 def _key_values(flag: str, pairs: list[str], fn, skip: tuple[str, ...], strings: bool) -> dict:
     """``KEY=VALUE`` pairs of ``flag`` as keyword arguments of ``fn``: each KEY must be one of ``fn``'s
-    parameters (but not ``skip``); VALUE is read as JSON, or kept as a string if ``strings``."""
+    parameters (but not ``skip``); VALUE is read as JSON, else kept as a string if ``strings`` or a bare
+    word."""
     import inspect
 
     accepted = [n for n in inspect.signature(fn).parameters if n not in skip]
@@ -345,9 +347,10 @@ def _key_values(flag: str, pairs: list[str], fn, skip: tuple[str, ...], strings:
         try:
             out[key] = json.loads(text)
         except json.JSONDecodeError:
-            if not strings:
+            # a bare word is a string (a method name such as initial=fbp; the callee checks it)
+            if not strings and not re.fullmatch(r"[A-Za-z][A-Za-z-]*", text):
                 raise ValueError(
-                    f"{flag} {key}: VALUE must be JSON (a number or a list), got {text!r}"
+                    f"{flag} {key}: VALUE must be JSON (a number, a list) or a word, got {text!r}"
                 ) from None
             out[key] = text
     return out

@@ -125,6 +125,26 @@ def test_initial_reconstruction_is_the_classical_baseline():
     assert not model.initial_reconstruction(y, A).requires_grad
 
 
+def test_initial_start_returns_the_direct_method_untrained_and_can_learn():
+    """With ``initial="fbp"`` the untrained LPD is exactly FBP (zero last layers), and a gradient step
+    moves it (the zero layers get gradients)."""
+    A, x, y = _ct()
+    torch.manual_seed(0)
+    model = LearnedPrimalDual(num_iter=3, features=4, initial="fbp")
+    assert model.config["initial"] == "fbp"
+    assert LearnedPrimalDual(**model.config).config == model.config
+    assert torch.equal(model.initial_reconstruction(y, A), classical.fbp(y, A))
+    with torch.no_grad():
+        torch.testing.assert_close(model(y, A), classical.fbp(y, A), rtol=0, atol=1e-6)
+    loss = ((model(y, A) - x) ** 2).mean()
+    loss.backward()
+    grads = [float(b[-1].weight.grad.abs().sum()) for b in model.primal_blocks]
+    assert min(grads) > 0
+    with pytest.raises(ValueError, match="initial"):
+        LearnedPrimalDual(num_iter=1, initial="sirt")
+    assert LearnedPrimalDual(num_iter=1).config["initial"] is None  # Adler & Öktem's f = 0 start
+
+
 def test_checkpointing_gives_the_same_outputs_and_gradients():
     A, x, y = _ct()
     torch.manual_seed(0)
@@ -162,3 +182,12 @@ def test_trained_lpd_beats_fbp():
         trained = float(psnr(model(y_test, A), x_test).mean())
     # measured: FBP 13.70 dB, trained 15.46 dB (7.7 s CPU)
     assert trained > fbp + 0.8, (fbp, trained)
+
+
+def test_trainer_starts_lpd_from_zero_unless_asked():
+    from inverselab.training.trainer import TrainConfig, build_model
+
+    assert build_model(TrainConfig("ct-ellipses-30", "lpd", {"features": 4})).initial is None
+    fbp_start = TrainConfig("ct-ellipses-30", "lpd", {"features": 4, "initial": "fbp"})
+    assert build_model(fbp_start).initial == "fbp"
+    assert build_model(TrainConfig("ct-ellipses-30", "unrolled-pg", {"features": 4})).initial == "fbp"

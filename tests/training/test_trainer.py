@@ -247,7 +247,8 @@ def test_distributed_resume_gives_every_rank_the_saved_generators(tmp_path, monk
         (["--net", "bogus=1"], "--net must be KEY=VALUE"),
         (["--lr", "0"], "lr"),
         (["--batch-size", "0"], "batch_size"),
-        (["--net", "chans=abc"], "VALUE must be JSON"),
+        (["--net", "chans=2x"], "VALUE must be JSON"),
+        (["--net", "chans=abc"], "chans"),
         (["--weights-dtype", "int8"], "weights_dtype"),
     ],
 )

@@ -221,7 +221,10 @@ def build_model(config: TrainConfig) -> torch.nn.Module:
 
     if config.model in UNROLLED:
         cls, kwargs = NETWORKS[config.model], dict(config.network_config)
-        if "initial" in inspect.signature(cls).parameters and "initial" not in kwargs:
+        param = inspect.signature(cls).parameters.get("initial")
+        # networks that always start from a direct method start from the preset's; LPD starts from 0 unless
+        # asked (--net initial=fbp)
+        if param is not None and param.default is not None and "initial" not in kwargs:
             kwargs["initial"] = get_preset(config.preset).baseline
         return cls(**kwargs)
     if config.model == "unet":
