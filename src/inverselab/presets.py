@@ -300,9 +300,8 @@ PRESETS: dict[str, Preset] = {
             params={
                 "fista-l1": {"lam": 1e-3, "num_iter": 2000},
                 "ista-l1": {"lam": 1e-3, "num_iter": 2000},
-                "sparse-coder": {"weights": "alista-cs-sparse"},
             },
-            learned=("sparse-coder",),
+            learned=("alista", "lista-cpss", "lamp"),
         ),
         Preset(
             "cs-image-25pct",

@@ -3,7 +3,9 @@
 - :func:`drunet`: the shipped multi-noise-level denoiser (or any denoiser weights) applied to a noisy image;
 - :func:`unet`: a post-processing network after the direct method it was trained with (FBP + U-Net for CT,
   zero-filled + U-Net for MRI, "FBPConvNet");
-- :func:`sparse_coder`: a LISTA-family network for the fixed matrix it was trained for;
+- :func:`sparse_coder`: a LISTA-family network for the fixed matrix it was trained for (any kind), and
+  :func:`lista`, :func:`lista_cp`, :func:`lista_cpss`, :func:`alista`, :func:`lamp`: one kind each, the last
+  three with shipped weights for ``cs-sparse-250x500``;
 - :func:`unrolled_pg`, :func:`modl`, :func:`lpd`, :func:`varnet`: unrolled networks that apply ``A`` inside
   each iteration (learned proximal gradient, MoDL, learned primal-dual, E2E VarNet for multi-coil MRI).
 
@@ -27,6 +29,11 @@ __all__ = [
     "drunet",
     "unet",
     "sparse_coder",
+    "lista",
+    "lista_cp",
+    "lista_cpss",
+    "alista",
+    "lamp",
     "unrolled_pg",
     "modl",
     "lpd",
@@ -187,6 +194,55 @@ def sparse_coder(
     net.to(device=y.device)
     with torch.no_grad():
         return net(y.to(net.A.dtype)).to(y.dtype)
+
+
+def _sparse_model(y: torch.Tensor, A: LinearOperator, weights, model: str) -> torch.Tensor:
+    """:func:`sparse_coder` restricted to weights of exactly the kind ``model`` (``"lista-cp"`` refuses
+    LISTA-CPSS weights)."""
+    from ..networks import NETWORKS
+
+    if weights is None:
+        raise ValueError(f"weights is required for {model}: {model} weights trained for this matrix")
+    net = load_network(weights)
+    if type(net) is not NETWORKS[model]:
+        raise ValueError(f"weights {str(weights)!r} hold a {type(net).__name__}, not a {model} network")
+    return sparse_coder(y, A, weights)
+
+
+def lista(y: torch.Tensor, A: LinearOperator, weights: str | os.PathLike | None = None) -> torch.Tensor:
+    """LISTA (Gregor & LeCun 2010; untied layers) for the fixed matrix it was trained for. None ships (16
+    untied layers are 24 MB): train one with ``inverselab train cs-sparse-250x500 --model lista``."""
+    return _sparse_model(y, A, weights, "lista")
+
+
+def lista_cp(y: torch.Tensor, A: LinearOperator, weights: str | os.PathLike | None = None) -> torch.Tensor:
+    """LISTA-CP (Chen et al. 2018) for the fixed matrix it was trained for; no default weights (train with
+    ``inverselab train cs-sparse-250x500 --model lista-cp [--net tied=true]``)."""
+    return _sparse_model(y, A, weights, "lista-cp")
+
+
+def lista_cpss(
+    y: torch.Tensor, A: LinearOperator, weights: str | os.PathLike | None = "lista-cpss-cs-sparse"
+) -> torch.Tensor:
+    """LISTA-CPSS (Chen et al. 2018, support selection), by default the shipped tied network for
+    ``cs-sparse-250x500`` (one ``W``, a learned step per layer)."""
+    return _sparse_model(y, A, weights, "lista-cpss")
+
+
+def alista(
+    y: torch.Tensor, A: LinearOperator, weights: str | os.PathLike | None = "alista-cs-sparse"
+) -> torch.Tensor:
+    """ALISTA (Liu et al. 2019: analytic weight, learned steps and thresholds), by default the shipped
+    network for ``cs-sparse-250x500``."""
+    return _sparse_model(y, A, weights, "alista")
+
+
+def lamp(
+    y: torch.Tensor, A: LinearOperator, weights: str | os.PathLike | None = "lamp-cs-sparse"
+) -> torch.Tensor:
+    """Learned AMP (Borgerding, Schniter & Rangan 2017), by default the shipped network for
+    ``cs-sparse-250x500``."""
+    return _sparse_model(y, A, weights, "lamp")
 
 
 def _unrolled(y: torch.Tensor, A: LinearOperator, weights, model: str) -> torch.Tensor:
