@@ -371,8 +371,12 @@ PRESETS: dict[str, Preset] = {
             sample="shepp_logan",
             sampling="angles",
             sampling_default=60,
-            params={**_CT_PARAMS, "unet": {"weights": "unet-ct-sparse-60"}},
-            learned=("unet",),
+            params={
+                **_CT_PARAMS,
+                "unet": {"weights": "unet-ct-sparse-60"},
+                "lpd": {"weights": "lpd-ct-sparse-60"},
+            },
+            learned=("unet", "lpd"),
         ),
         Preset(
             "ct-ellipses-30",

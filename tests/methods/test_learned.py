@@ -145,6 +145,21 @@ def test_shipped_unets_beat_their_direct_method(preset):
     assert float(psnr(x, p.x_true) - psnr(x0, p.x_true)) > 1.0
 
 
+def test_shipped_lpd_beats_fbp_by_a_wide_margin():
+    """The shipped learned primal-dual on ct-sparse-60, a held-out test image at 128 px: far above FBP (the
+    full suite: 31.21 dB against FBP 22.17, over 4 images x 2 seeds)."""
+    from inverselab.networks import LearnedPrimalDual
+    from inverselab.presets import get_preset
+
+    preset = get_preset("ct-sparse-60")
+    assert "lpd" in preset.learned
+    p = make_problem("ct-sparse-60", sample="coins", seed=1)
+    x = get_method("lpd", **preset.method_params("lpd"))(p.y, p.A)
+    assert isinstance(load_network(preset.method_params("lpd")["weights"]), LearnedPrimalDual)
+    x_fbp = get_method("fbp")(p.y, p.A)
+    assert float(psnr(x, p.x_true) - psnr(x_fbp, p.x_true)) > 4.0
+
+
 def test_sparse_preset_has_one_matrix_and_seeded_vectors():
     a, b = make_problem("cs-sparse-250x500", seed=0), make_problem("cs-sparse-250x500", seed=3)
     assert torch.equal(a.A.matrix, b.A.matrix)
