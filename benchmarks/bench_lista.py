@@ -20,6 +20,7 @@ import argparse
 import math
 import sys
 import time
+from pathlib import Path
 
 import torch
 
@@ -51,9 +52,10 @@ def classical_curves(A, x, y, layers: int, lam: float) -> dict[str, list[float]]
 
 
 def model_curve(weights: str, A, x, y) -> tuple[str, list[float], str]:
-    """Per-layer NMSE (dB) of the model saved as ``weights``; ``(file stem, curve, note)``."""
+    """Per-layer NMSE (dB) of the model saved as ``weights``; ``(label, curve, note)``. The label is the
+    model kind, ``tied`` for a tied LISTA-CP(SS), and ``shipped`` for shipped weights."""
     from inverselab.training.checkpoints import read_sidecar
-    from inverselab.weights import find_weights, load_model
+    from inverselab.weights import find_weights, list_weights, load_model
 
     path = find_weights(weights)
     meta = read_sidecar(path)
@@ -62,7 +64,10 @@ def model_curve(weights: str, A, x, y) -> tuple[str, list[float], str]:
     curve = evaluate_nmse_db(net, y.to(net.A.dtype), x.to(net.A.dtype))
     train_s = (meta.get("metrics") or {}).get("train_seconds")
     note = f"{path.name}" + (f" (trained in {train_s:.0f} s)" if train_s else "")
-    return path.stem, curve, note
+    shipped = any(Path(row["path"]).resolve() == path.resolve() for row in list_weights())
+    tied = (meta.get("network_config") or {}).get("tied")
+    label = str(meta.get("model", path.stem)) + (" tied" if tied else "")
+    return label + (" (shipped)" if shipped else ""), curve, note
 
 
 def main(argv: list[str] | None = None) -> int:
