@@ -165,7 +165,9 @@ def _mri_multicoil(shape, generator, sampling=None):
     from .operators.mri import equispaced_kspace_mask
 
     acceleration = 8 if sampling is None else check_number("sampling", sampling, low=1, high=25, integer=True)
-    maps = coil_sensitivity_maps(8, shape[-2:])
+    # Simulated coils jittered per instance (angles, radii, phases), so a network trained on many instances
+    # (VarNet estimates its own maps) meets a new coil layout at every step, like scans of a new patient.
+    maps = coil_sensitivity_maps(8, shape[-2:], generator=generator)
     mask = equispaced_kspace_mask(shape[-2:], acceleration, 0.04, generator=generator)
     return MultiCoilMRI(maps, mask), GaussianNoise(0.005)
 
