@@ -2,14 +2,15 @@
 ``ct-ellipses-30`` (64 px, 30 angles, Gaussian noise 5% of the mean |ray sum|).
 
 Test data: the Shepp-Logan phantom and ``--num`` held-out random ellipses (seed 1000000, never a training
-seed), one noise draw each (seed 0). The networks are the weights given (defaults: the shipped
-``unet-ct-ellipses-30`` and ``lpd-ct-ellipses-30``), both trained on random ellipses only:
+seed), one noise draw each (seed 0). The networks are the weights given (names or paths; none ships for
+this preset), all trained on random ellipses only:
 
     inverselab train ct-ellipses-30 --model lpd  --data ellipses --epochs 10 --steps 200 --batch-size 8 \\
         --patch 64 --num-train 2048 --weights-dtype float16
     inverselab train ct-ellipses-30 --model unet --data ellipses (same options)
+    inverselab train ct-ellipses-30 --model lpd --net initial=fbp ... (same options: LPD started from FBP)
 
-    python benchmarks/bench_primal_dual.py [--num 32] [--threads 2] [--unet W] [--lpd W]
+    python benchmarks/bench_primal_dual.py [--num 32] [--threads 2] [--unet W] [--lpd W [W ...]]
 
 Prints a Markdown table: mean PSNR / SSIM on each test set and the seconds per image. The paper (128 px,
 trained for hours on a GPU) reports FBP < TV < FBP + U-Net < learned primal-dual on ellipses.
@@ -36,7 +37,9 @@ def main() -> None:
     parser.add_argument("--num", type=int, default=32, help="held-out ellipse images (default 32)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--unet", default="unet-ct-ellipses-30", help="U-Net weights (name or path)")
-    parser.add_argument("--lpd", default="lpd-ct-ellipses-30", help="learned primal-dual weights")
+    parser.add_argument(
+        "--lpd", nargs="+", default=["lpd-ct-ellipses-30"], help="learned primal-dual weights (one or more)"
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     p = get_preset(PRESET)
@@ -50,8 +53,13 @@ def main() -> None:
         "FBP": get_method("fbp"),
         "TV (tv-admm)": get_method("tv-admm", **p.method_params("tv-admm")),
         "FBP + U-Net": get_method("unet", weights=args.unet),
-        "learned primal-dual": get_method("lpd", weights=args.lpd),
     }
+    from inverselab.methods.learned import load_network
+
+    for weights in args.lpd:
+        start_from = getattr(load_network(weights), "initial", None)
+        label = "learned primal-dual" + (f" from {start_from.upper()}" if start_from else " (f = 0 start)")
+        methods[label] = get_method("lpd", weights=weights)
     rows = {name: {} for name in methods}
     for label, x in sets.items():
         y = noise(A(x), make_generator(0))
