@@ -362,13 +362,15 @@ def _method_params(info, pairs: list[str]) -> dict:
 
 
 def _network_config(model: str, pairs: list[str]) -> dict:
-    """``--net KEY=VALUE`` pairs as keyword arguments of the network ``model`` (not its channels, which the
-    preset sets)."""
+    """``--net KEY=VALUE`` pairs as keyword arguments of the network ``model``, except what the preset and
+    the other flags set: an image network's channels, a sparse-coding network's matrix, sizes and layer
+    count (``--layers``)."""
     from .networks import NETWORKS
 
     if model not in NETWORKS:
         return {}  # TrainConfig.check names the bad --model
-    return _key_values("--net", pairs, NETWORKS[model], ("channels", "in_chans", "out_chans"), strings=False)
+    preset_set = ("channels", "in_chans", "out_chans", "A", "num_layers", "m", "n")
+    return _key_values("--net", pairs, NETWORKS[model], preset_set, strings=False)
 
 
 def _command_line() -> str:
@@ -384,10 +386,9 @@ def _given(value, default):
 
 def _cmd_train_sparse(args) -> int:
     """``inverselab train cs-sparse-250x500 --model lista|lista-cp|lista-cpss|alista|lamp``: stage-wise."""
-    from .networks import NETWORKS
     from .training.sparse_coding import train_sparse_coding
 
-    model_kwargs = _key_values("--net", args.net, NETWORKS[args.model], ("A", "num_layers", "m", "n"), False)
+    model_kwargs = _network_config(args.model, args.net)
     try:
         steps = tuple(int(v) for v in args.stage_steps.split(","))
     except ValueError:

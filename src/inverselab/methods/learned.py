@@ -190,23 +190,38 @@ def sparse_coder(
     net = load_network(weights)
     if not hasattr(net, "check_matrix"):
         raise ValueError(f"weights {str(weights)!r} hold a {type(net).__name__}, not a LISTA-family network")
+    return _run_sparse(net, y, A)
+
+
+def _run_sparse(net, y: torch.Tensor, A: LinearOperator) -> torch.Tensor:
+    """Run the sparse-coding network ``net`` on ``y`` after checking that ``A`` is its matrix."""
     net.check_matrix(A)
     net.to(device=y.device)
     with torch.no_grad():
         return net(y.to(net.A.dtype)).to(y.dtype)
 
 
-def _sparse_model(y: torch.Tensor, A: LinearOperator, weights, model: str) -> torch.Tensor:
-    """:func:`sparse_coder` restricted to weights of exactly the kind ``model`` (``"lista-cp"`` refuses
-    LISTA-CPSS weights)."""
+def _network_of_kind(weights, model: str, exact: bool = False) -> torch.nn.Module:
+    """The network ``weights`` (required), which must be a ``model`` network (exactly that class when
+    ``exact``: ``"lista-cp"`` then refuses LISTA-CPSS weights)."""
     from ..networks import NETWORKS
 
     if weights is None:
-        raise ValueError(f"weights is required for {model}: {model} weights trained for this matrix")
+        from ..weights import list_weights
+
+        names = ", ".join(r["name"] for r in list_weights() if r.get("model") == model) or "none shipped"
+        raise ValueError(f"weights is required for {model}: trained {model} weights ({names}) or a path")
     net = load_network(weights)
-    if type(net) is not NETWORKS[model]:
+    cls = NETWORKS[model]
+    if (type(net) is not cls) if exact else (not isinstance(net, cls)):
         raise ValueError(f"weights {str(weights)!r} hold a {type(net).__name__}, not a {model} network")
-    return sparse_coder(y, A, weights)
+    return net
+
+
+def _sparse_model(y: torch.Tensor, A: LinearOperator, weights, model: str) -> torch.Tensor:
+    """:func:`sparse_coder` restricted to weights of exactly the kind ``model``."""
+    y = _check(y, A)
+    return _run_sparse(_network_of_kind(weights, model, exact=True), y, A)
 
 
 def lista(y: torch.Tensor, A: LinearOperator, weights: str | os.PathLike | None = None) -> torch.Tensor:
@@ -247,17 +262,9 @@ def lamp(
 
 def _unrolled(y: torch.Tensor, A: LinearOperator, weights, model: str) -> torch.Tensor:
     """Run the unrolled network ``weights`` (of the trainer's kind ``model``) on ``y`` without gradients."""
-    from ..networks import NETWORKS
 
     y = _check(y, A)
-    if weights is None:
-        from ..weights import list_weights
-
-        names = ", ".join(r["name"] for r in list_weights() if r.get("model") == model) or "none shipped"
-        raise ValueError(f"weights is required for {model}: trained {model} weights ({names}) or a path")
-    net = load_network(weights)
-    if not isinstance(net, NETWORKS[model]):
-        raise ValueError(f"weights {str(weights)!r} hold a {type(net).__name__}, not a {model} network")
+    net = _network_of_kind(weights, model)
     net.to(device=y.device)
     with torch.no_grad():
         x = net(y, A)
