@@ -28,6 +28,9 @@ MARGINS = {
     "ct-sparse-60": 6.0,  # 30.47 vs 22.40
     "ct-limited-90": 2.0,  # 19.16 vs 16.09
     "ct-ellipses-30": 2.0,  # 25.58 vs 22.20 (64 px)
+    "cs-digits-32": 10.0,  # 18.43 vs 6.71 (test digit 0, 32 px)
+    "inpaint-digits-32": 15.0,  # 24.44 vs 7.27
+    "sr-digits-32": 5.0,  # 24.97 vs 18.25
 }
 
 
@@ -81,6 +84,7 @@ SAMPLING = {  # preset -> (knob, default, another value)
     "ct-sparse-60": ("angles", 60, 30),
     "ct-ellipses-30": ("angles", 30, 60),
     "ct-limited-90": ("angular range (degrees)", 90, 120),
+    "cs-digits-32": ("measurements", 100, 300),
 }
 
 
@@ -106,6 +110,7 @@ def test_sampling_changes_the_measurements_as_named():
     assert make_problem("ct-sparse-60", size=32, sampling=15).A.num_angles == 15
     limited = make_problem("ct-limited-90", size=32, sampling=45).A
     assert limited.num_angles == 45
+    assert make_problem("cs-digits-32", sampling=300).y.shape == (1, 300)
     assert abs(float(limited.angles.max()) - math.radians(44)) < 1e-9  # one angle per degree
 
 

@@ -56,6 +56,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="a method parameter overriding the preset's (repeatable; VALUE as JSON, else a string), "
         "e.g. --param denoiser=bm3d --param sigma=0.03",
     )
+    p_solve.add_argument(
+        "--num-samples",
+        type=int,
+        help="posterior samplers (dps, pigdm): draw K samples; the reconstruction is their mean, and their "
+        "pixel-wise standard deviation is saved beside it (std.npy, std.png, a panel of comparison.png)",
+    )
     p_solve.add_argument("--out", default="out", help="output directory (default: out)")
     p_solve.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -63,15 +69,16 @@ def build_parser() -> argparse.ArgumentParser:
         "train",
         help="train a network for a preset (measurements simulated on the fly)",
         description="Train a denoiser (dncnn, drunet), a post-processing U-Net (unet), an unrolled network "
-        "(unrolled-pg, modl, lpd, varnet) or a LISTA-family network for PRESET. Writes "
-        "checkpoints/, log.csv and model.safetensors + model.json (the sidecar records this command).",
+        "(unrolled-pg, modl, lpd, varnet), a LISTA-family network, or a generative prior of the preset's "
+        "image class (vae, gan, ddpm; e.g. on cs-digits-32) for PRESET. Writes checkpoints/, log.csv and "
+        "model.safetensors + model.json (the sidecar records this command).",
     )
     p_train.add_argument("preset", help="an image preset (see `inverselab list presets`)")
     p_train.add_argument(
         "--model",
         required=True,
         help="unet, dncnn, drunet; unrolled-pg, modl, lpd, varnet (multi-coil MRI); "
-        "lista, lista-cp, lista-cpss, alista, lamp (vectors)",
+        "lista, lista-cp, lista-cpss, alista, lamp (vectors); vae, gan, ddpm (generative priors)",
     )
     p_train.add_argument(
         "--net",
@@ -84,8 +91,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p_train.add_argument("--epochs", type=int, default=5, help="epochs (default 5)")
     p_train.add_argument("--steps", type=int, default=50, help="optimizer steps per epoch (default 50)")
-    p_train.add_argument("--batch-size", type=int, help="images (vectors) per step (default 8; 64 for LISTA)")
-    p_train.add_argument("--lr", type=float, help="peak learning rate (default 1e-3; 5e-4 for LISTA)")
+    p_train.add_argument(
+        "--batch-size", type=int, help="images (vectors) per step (default 8; 64 for LISTA and vae/gan/ddpm)"
+    )
+    p_train.add_argument(
+        "--lr",
+        type=float,
+        help="peak learning rate (default 1e-3; 5e-4 for LISTA; vae 1e-3, gan and ddpm 2e-4, constant)",
+    )
     p_train.add_argument(
         "--layers", type=int, default=16, help="LISTA family (cs-sparse-250x500): layers (default 16)"
     )
@@ -274,6 +287,14 @@ def _cmd_solve(args) -> int:
         raise ValueError(f"--noise must be a noise standard deviation >= 0, got {args.noise}")
     if args.image and preset.kind != "image":
         raise ValueError(f"--image is only for image presets; {preset.name!r} works on vectors")
+    if args.num_samples is not None:
+        if not METHODS[method_name].posterior:
+            samplers = ", ".join(m.name for m in METHODS.values() if m.posterior)
+            raise ValueError(
+                f"--num-samples is for posterior samplers ({samplers}); {method_name!r} is not one"
+            )
+        if args.num_samples < 1:
+            raise ValueError(f"--num-samples must be >= 1, got {args.num_samples}")
 
     import torch
 
@@ -291,10 +312,17 @@ def _cmd_solve(args) -> int:
     params = {**preset.method_params(method_name), **_method_params(info, args.param)}
     if info.iterative:
         params["progress"] = not args.quiet and sys.stderr.isatty()
+    std = None
+    if args.num_samples is not None:
+        params.update(num_samples=args.num_samples, return_samples=True)
     method = get_method(method_name, **params)
     start = time.perf_counter()
     with torch.no_grad():
         x_hat = method(problem.y, problem.A)
+        if args.num_samples is not None:  # K samples: the mean is the reconstruction, the std its spread
+            samples = x_hat
+            x_hat = samples.mean(dim=0, keepdim=True)
+            std = samples.std(dim=0, keepdim=True) if samples.shape[0] > 1 else torch.zeros_like(x_hat)
     seconds = time.perf_counter() - start
 
     result = {"preset": preset.name, "method": method_name, **evaluate(x_hat, problem.x_true, preset)}
@@ -303,8 +331,19 @@ def _cmd_solve(args) -> int:
         seed=args.seed,
         sample=args.image or args.sample or preset.sample,
         shape=list(problem.x_true.shape[1:]),
-        params={k: v for k, v in params.items() if k != "progress"},
+        params={k: v for k, v in params.items() if k not in ("progress", "return_samples")},
     )
+    if std is not None:
+        err = (x_hat - problem.x_true).abs()
+        result.update(
+            num_samples=args.num_samples,
+            mean_std=float(std.mean()),
+            mean_abs_error=float(err.mean()),
+            # how well the spread predicts the error: correlation of the std and |error| maps
+            std_error_correlation=float(torch.corrcoef(torch.stack([std.flatten(), err.flatten()]))[0, 1])
+            if args.num_samples > 1
+            else None,
+        )
     from . import __version__
 
     result["version"] = __version__
@@ -321,9 +360,15 @@ def _cmd_solve(args) -> int:
         f"NMSE {result['nmse_db']:.2f} dB" if preset.metric == "nmse_db" else f"PSNR {result['psnr']:.2f} dB"
     )
     title = f"{preset.name} - {method_name}: {headline}, {seconds:.2f} s"
+    if std is not None:
+        np.save(out / "std.npy", std[0].cpu().numpy())
+        np.save(out / "samples.npy", samples.cpu().numpy())
+        title += f", {args.num_samples} samples"
     if preset.kind == "image":
         save_image(out / "reconstruction.png", rec)
-        save_comparison(out / "comparison.png", problem.x_true, problem.y, problem.A, rec, title)
+        if std is not None:
+            save_image(out / "std.png", (std / std.max().clamp(min=1e-12)).cpu())
+        save_comparison(out / "comparison.png", problem.x_true, problem.y, problem.A, rec, title, std=std)
     else:
         save_vector_comparison(out / "reconstruction.png", problem.x_true, rec, title)
         save_vector_comparison(out / "comparison.png", problem.x_true, rec, title)
@@ -369,7 +414,8 @@ def _network_config(model: str, pairs: list[str]) -> dict:
 
     if model not in NETWORKS:
         return {}  # TrainConfig.check names the bad --model
-    preset_set = ("channels", "in_chans", "out_chans", "A", "num_layers", "m", "n")
+    preset_set = ("channels", "in_chans", "out_chans", "A", "num_layers", "m", "n", "image_size", "network")
+    preset_set += ("sample_shape",)
     return _key_values("--net", pairs, NETWORKS[model], preset_set, strings=False)
 
 
@@ -418,12 +464,50 @@ def _cmd_train_sparse(args) -> int:
     return 0
 
 
+def _cmd_train_generative(args) -> int:
+    """``inverselab train cs-digits-32 --model vae|gan|ddpm``: a prior of the preset's image class."""
+    from .training.generative import GenerativeConfig, train_generative
+
+    config = GenerativeConfig(
+        args.preset,
+        args.model,
+        _network_config(args.model, args.net),
+        epochs=args.epochs,
+        steps_per_epoch=args.steps,
+        batch_size=_given(args.batch_size, 64),
+        lr=args.lr,
+        data=args.data,
+        num_train=args.num_train,
+        seed=args.seed,
+    ).check()
+    out = Path(args.out or f"runs/{args.preset}-{args.model}")
+    start = time.perf_counter()
+    side = train_generative(
+        config,
+        out,
+        resume=args.resume,
+        progress=not args.quiet and sys.stderr.isatty(),
+        command=_command_line(),
+        device=args.device,
+        weights_dtype=args.weights_dtype,
+    )
+    shown = ", ".join(f"{k} {v:.4g}" for k, v in side["metrics"].items())
+    print(
+        f"{args.preset} / {args.model}: {shown}, {time.perf_counter() - start:.0f} s  ->  "
+        f"{out}/model.safetensors (samples: {out}/samples.png)"
+    )
+    return 0
+
+
 def _cmd_train(args) -> int:
+    from .training.generative import GENERATIVE_MODELS
     from .training.sparse_coding import SPARSE_CODING_MODELS
     from .training.trainer import TrainConfig, train
 
     if args.model in SPARSE_CODING_MODELS:
         return _cmd_train_sparse(args)
+    if args.model in GENERATIVE_MODELS:
+        return _cmd_train_generative(args)
 
     config = TrainConfig(
         args.preset,

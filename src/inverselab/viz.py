@@ -66,9 +66,17 @@ def save_image(path: str | Path, x: torch.Tensor) -> None:
 
 
 def save_comparison(
-    path: str | Path, x_true: torch.Tensor, y: torch.Tensor, A, x_hat: torch.Tensor, title: str
+    path: str | Path,
+    x_true: torch.Tensor,
+    y: torch.Tensor,
+    A,
+    x_hat: torch.Tensor,
+    title: str,
+    std: torch.Tensor | None = None,
 ) -> None:
-    """Truth / measurement view / reconstruction / error map side by side, as a PNG."""
+    """Truth / measurement view / reconstruction / error map side by side, as a PNG; with ``std`` (the
+    pixel-wise standard deviation of posterior samples) a fifth panel shows it on the error map's scale, so
+    the two compare directly."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -79,7 +87,8 @@ def save_comparison(
     err = np.abs(rec - truth)
     if err.ndim == 3:
         err = err.mean(axis=2)
-    fig, axes = plt.subplots(1, 4, figsize=(13, 3.6), constrained_layout=True)
+    panels = 4 if std is None else 5
+    fig, axes = plt.subplots(1, panels, figsize=(3.25 * panels, 3.6), constrained_layout=True)
     for ax, img, t in zip(axes[:3], (truth, view, rec), ("truth", view_title, "reconstruction"), strict=True):
         aspect = "auto" if t == "sinogram" else "equal"  # angles x detectors: stretch to the panel
         ax.imshow(
@@ -92,10 +101,20 @@ def save_comparison(
         )
         ax.set_title(t)
         ax.set_axis_off()
-    im = axes[3].imshow(err, cmap="magma", vmin=0, vmax=max(float(err.max()), 1e-6))
+    top = max(float(err.max()), 1e-6)
+    if std is not None:
+        spread = to_display(std)  # absolute values (a std of images in [0, 1] stays below 1)
+        spread = spread.mean(axis=2) if spread.ndim == 3 else spread
+        top = max(top, float(spread.max()))
+    im = axes[3].imshow(err, cmap="magma", vmin=0, vmax=top)
     axes[3].set_title("|error|")
     axes[3].set_axis_off()
     fig.colorbar(im, ax=axes[3], fraction=0.046)
+    if std is not None:
+        im = axes[4].imshow(spread, cmap="magma", vmin=0, vmax=top)
+        axes[4].set_title("posterior std")
+        axes[4].set_axis_off()
+        fig.colorbar(im, ax=axes[4], fraction=0.046)
     fig.suptitle(title)
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -7,6 +7,7 @@ from scipy.optimize import minimize
 
 from inverselab.functionals import (
     L1,
+    L1DCT,
     L21,
     Box,
     L2DataFidelity,
@@ -156,3 +157,25 @@ def test_bad_arguments_name_themselves():
         NonNegative().prox(torch.ones(1, 2, dtype=torch.complex64), 1.0)
     with pytest.raises(ValueError, match="more than dim=1"):
         L21(1.0).value(torch.ones(3))
+
+
+@pytest.mark.parametrize("threshold_dc", [False, True])
+def test_l1_dct_value_and_exact_prox(threshold_dc):
+    """Against SciPy's orthonormal DCT: the value, the coefficient-wise soft threshold, and optimality."""
+    from scipy.fft import dctn
+
+    g = torch.Generator().manual_seed(5)
+    x = torch.randn(2, 1, 6, 4, dtype=torch.float64, generator=g)
+    f = L1DCT(0.3, (1, 6, 4), threshold_dc=threshold_dc)
+    c = dctn(x[0, 0].numpy(), norm="ortho")
+    free = np.zeros_like(c, dtype=bool)
+    free[0, 0] = not threshold_dc
+    assert float(f.value(x)[0]) == pytest.approx(0.3 * np.abs(c[~free]).sum(), rel=1e-12)
+    step = 0.7
+    z = f.prox(x, step)
+    cz = dctn(z[0, 0].numpy(), norm="ortho")
+    expected = np.where(free, c, np.sign(c) * np.maximum(np.abs(c) - 0.3 * step, 0))
+    assert np.abs(cz - expected).max() < 1e-12
+    obj = lambda v: f.value(v) + ((v - x) ** 2).sum(dim=(1, 2, 3)) / (2 * step)  # noqa: E731
+    for _ in range(5):
+        assert bool((obj(z + 1e-3 * torch.randn(z.shape, dtype=z.dtype, generator=g)) > obj(z)).all())

@@ -6,7 +6,8 @@ methods to the entries here.
 
 Test images come from :data:`inverselab.data.TEST_SAMPLES` (scikit-image's ``camera``, ``astronaut``,
 ``coins``, ``moon`` and the Shepp-Logan phantom), which learned methods never train on: training uses
-:data:`inverselab.data.TRAIN_SAMPLES` and generated phantoms (random ellipses, dead leaves).
+:data:`inverselab.data.TRAIN_SAMPLES` and generated phantoms (random ellipses, dead leaves). The digit
+presets reconstruct held-out digits (the test split of :func:`inverselab.data.digits`, the seed picks one).
 
 Example:
     >>> s = get_suite("quick")
@@ -62,13 +63,15 @@ class Suite:
     size: int | None = None
 
 
-def _entries(num_natural: int, num_phantom: int, vector_seeds: tuple[int, ...], seeds=(0,)):
+def _entries(num_natural: int, num_phantom: int, vector_seeds: tuple[int, ...], seeds=(0,), digit_seeds=(0,)):
     from ..presets import PRESETS
 
     out = []
     for p in PRESETS.values():
         if p.kind == "vector":
             out.append(SuiteEntry(p.name, None, (p.sample,), vector_seeds))
+        elif p.sample == "digits":  # the seed picks the held-out digit (and the operator's random parts)
+            out.append(SuiteEntry(p.name, None, (p.sample,), digit_seeds))
         elif p.sample == "camera":
             out.append(SuiteEntry(p.name, None, NATURAL_TEST[:num_natural], seeds))
         else:
@@ -95,14 +98,14 @@ def _suites() -> dict[str, Suite]:
     return {
         "quick": Suite(
             "quick",
-            "Every preset with its classical methods, 2 test images (3 vectors) at the preset's size",
-            _entries(2, 2, (0, 1, 2)),
+            "Every preset with its classical methods, 2 test images (3 vectors, 2 digits), preset's size",
+            _entries(2, 2, (0, 1, 2), digit_seeds=(0, 1)),
             time_budget=60.0,
         ),
         "full": Suite(
             "full",
-            "Every preset with every method, 4 test images x 2 seeds (10 vectors) at the preset's size",
-            _entries(4, 4, tuple(range(10)), seeds=(0, 1)),
+            "Every preset with every method, 4 test images x 2 seeds (10 vectors, 8 digits), preset's size",
+            _entries(4, 4, tuple(range(10)), seeds=(0, 1), digit_seeds=tuple(range(8))),
             time_budget=600.0,
         ),
         "tiny": _tiny(),

@@ -6,12 +6,14 @@ Optional and heavy dependencies (scikit-image, scikit-learn, Pillow) are importe
 that need them.
 """
 
+from . import digits as _digits_module
 from . import images, phantoms, training
+from .digits import *  # noqa: F403
 from .images import *  # noqa: F403
 from .phantoms import *  # noqa: F403
 from .training import *  # noqa: F403
 
-__all__ = [*phantoms.__all__, *images.__all__, *training.__all__]
+__all__ = [*phantoms.__all__, *images.__all__, *training.__all__, *_digits_module.__all__]
 
 try:  # sparse vectors (Bernoulli-Gaussian, exactly sparse, CS problems)
     from . import sparse

@@ -34,6 +34,8 @@ class MethodInfo:
         family: ``"direct"``, ``"variational"``, ``"message-passing"``, ...
         citation: Reference for a published method (empty for textbook ones).
         iterative: Whether the function takes ``progress`` (and shows a progress bar).
+        posterior: Whether the method draws posterior samples: it takes ``num_samples`` and
+            ``return_samples`` (``inverselab solve --num-samples K`` saves their mean and standard deviation).
     """
 
     name: str
@@ -42,6 +44,7 @@ class MethodInfo:
     family: str
     citation: str = ""
     iterative: bool = False
+    posterior: bool = False
 
     def load(self) -> Callable[..., Any]:
         module, function = self.target.split(":")
@@ -51,6 +54,7 @@ class MethodInfo:
 _C = "inverselab.methods.classical"
 _P = "inverselab.methods.pnp"
 _L = "inverselab.methods.learned"
+_G = "inverselab.methods.generative"
 METHODS: dict[str, MethodInfo] = {
     m.name: m
     for m in [
@@ -87,6 +91,14 @@ METHODS: dict[str, MethodInfo] = {
             "ISTA for min ||Ax-y||^2/2 + lam ||W x||_1, W an orthonormal Daubechies wavelet",
             "variational",
             "Daubechies, Defrise & De Mol, CPAM 2004",
+            iterative=True,
+        ),
+        MethodInfo(
+            "fista-dct",
+            f"{_C}:fista_dct",
+            "FISTA for min ||Ax-y||^2/2 + lam ||D x||_1, D the orthonormal 2-D DCT (Lasso-DCT)",
+            "variational",
+            "Beck & Teboulle, SIAM J. Imaging Sci. 2009",
             iterative=True,
         ),
         MethodInfo(
@@ -252,6 +264,40 @@ METHODS: dict[str, MethodInfo] = {
             "E2E VarNet, multi-coil MRI: k-space cascades, U-Net refiners, estimated coil maps (trained)",
             "learned",
             "Sriram et al., MICCAI 2020",
+        ),
+        MethodInfo(
+            "csgm-vae",
+            f"{_G}:csgm_vae",
+            "CSGM: the best VAE-decoder code for y over random restarts (shipped digits VAE, 32 px)",
+            "generative",
+            "Bora, Jalal, Price & Dimakis, ICML 2017",
+            iterative=True,
+        ),
+        MethodInfo(
+            "csgm-gan",
+            f"{_G}:csgm_gan",
+            "CSGM with a DCGAN generator over random restarts (shipped digits GAN, 32 px)",
+            "generative",
+            "Bora, Jalal, Price & Dimakis, ICML 2017; Radford, Metz & Chintala, ICLR 2016 (DCGAN)",
+            iterative=True,
+        ),
+        MethodInfo(
+            "dps",
+            f"{_G}:dps",
+            "Diffusion posterior sampling: DDPM steps + a normalized gradient step on ||y - A x0(z_t)||",
+            "generative",
+            "Chung, Kim, Mccann, Klasky & Ye, ICLR 2023",
+            iterative=True,
+            posterior=True,
+        ),
+        MethodInfo(
+            "pigdm",
+            f"{_G}:pigdm",
+            "Pseudoinverse-guided diffusion: DDIM steps + the Gaussian likelihood score of y given z_t",
+            "generative",
+            "Song, Vahdat, Mardani & Kautz, ICLR 2023",
+            iterative=True,
+            posterior=True,
         ),
     ]
 }

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 
 from .._checks import check_number
-from ..functionals import L1, L1Wavelet
+from ..functionals import L1, L1DCT, L1Wavelet
 from ..operators.base import LinearOperator
 from ..solvers import admm_tv as _admm_tv
 from ..solvers import direct
@@ -29,6 +29,7 @@ __all__ = [
     "tikhonov_cg",
     "ista_wavelet",
     "fista_wavelet",
+    "fista_dct",
     "ista_l1",
     "fista_l1",
     "tv_pdhg",
@@ -118,6 +119,23 @@ def fista_wavelet(
 ) -> torch.Tensor:
     """FISTA for ``min ½‖Ax - y‖² + λ‖Wx‖₁`` (orthonormal Daubechies wavelet ``W``, detail coefficients)."""
     return _wavelet_fn(_fista, y, A, lam, wavelet, levels, num_iter, progress)
+
+
+def fista_dct(
+    y: torch.Tensor,
+    A: LinearOperator,
+    lam: float = 0.01,
+    num_iter: int = 300,
+    progress: bool = False,
+) -> torch.Tensor:
+    """FISTA for ``min ½‖Ax - y‖² + λ‖Dx‖₁`` (orthonormal 2-D DCT ``D``; the DC coefficient is free): the
+    Lasso in the DCT basis, the classical baseline of compressed sensing with generative models (Bora et al.
+    2017)."""
+    y = _check(y, A)
+    if len(A.in_shape) != 3:
+        raise ValueError(f"fista-dct needs image operators with in_shape (C, H, W), got {A.in_shape}")
+    g = L1DCT(lam, A.in_shape)
+    return _fista(y, A, g, num_iter=num_iter, tol=1e-6, x0=adjoint(y, A), progress=progress).x
 
 
 def ista_l1(

@@ -13,13 +13,16 @@ from __future__ import annotations
 
 from torch import nn
 
+from .diffusion import DDPM, DiffusionUNet
 from .dncnn import DnCNN
 from .drunet import DRUNet, noise_level_map
+from .gan import DCGAN
 from .lista import ALISTA, LAMP, LISTA, LISTACP, LISTACPSS
 from .postprocess import INITIAL_METHODS, PostProcess
 from .primal_dual import LearnedPrimalDual
 from .unet import UNet
 from .unrolled import MoDL, UnrolledProximalGradient
+from .vae import VAE
 from .varnet import SensitivityModel, VarNet
 
 __all__ = [
@@ -39,6 +42,10 @@ __all__ = [
     "LearnedPrimalDual",
     "VarNet",
     "SensitivityModel",
+    "VAE",
+    "DCGAN",
+    "DDPM",
+    "DiffusionUNet",
     "NETWORKS",
 ]
 
@@ -55,4 +62,7 @@ NETWORKS: dict[str, type[nn.Module]] = {
     "modl": MoDL,
     "lpd": LearnedPrimalDual,
     "varnet": VarNet,
+    "vae": VAE,
+    "gan": DCGAN,
+    "ddpm": DDPM,
 }
