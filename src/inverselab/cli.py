@@ -239,6 +239,12 @@ def _list_weights(as_json: bool) -> int:
         psnr, nmse_db = metrics.get("val_psnr"), metrics.get("nmse_db")
         score = f", validation PSNR {psnr:.2f} dB" if isinstance(psnr, float) else ""
         score += f", held-out NMSE {nmse_db:.2f} dB" if isinstance(nmse_db, float) else ""
+        val_loss = metrics.get("val_loss")  # generative priors: the held-out training loss
+        score += (
+            f" (a prior of its images), validation loss {val_loss:.4g}" if isinstance(val_loss, float) else ""
+        )
+        if "val_d_loss" in metrics:
+            score += " (a prior of its images)"
         print(f"{r['name']}  {r['model']} for {r['preset']}{score}\n    made by: {r['command'] or '?'}")
     return 0
 

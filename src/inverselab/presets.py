@@ -241,25 +241,32 @@ _CT_PARAMS = {
     "fista-wavelet": {"lam": 1.0},
 }
 
-# Tuned on the validation digits (inverselab.data.digits("validation")), never on the test digits.
+# Tuned on the validation digits (inverselab.data.digits("validation")), never on the test digits. The
+# generative priors (csgm-vae, csgm-gan, dps, pigdm) use the shipped digit models; pigdm takes the noise
+# level (its default 0.01 is these presets').
 _DIGITS_PARAMS: dict[str, dict[str, dict[str, Any]]] = {
     "cs": {  # 6 validation digits: tv-pdhg 18.2 dB, fista-dct 14.2, fista-wavelet 13.1, adjoint 7.2
+        "dps": {"zeta": 0.3},  # of {0.3, 1, 3} on 4 validation digits
         "tv-pdhg": {"lam": 0.01, "num_iter": 500},
         "fista-dct": {"lam": 0.03, "num_iter": 500},
         "fista-wavelet": {"lam": 0.01, "num_iter": 500},
     },
     "inpaint": {  # fista-dct 21.1, tv-pdhg 18.8, fista-wavelet 14.9, adjoint 7.8
+        "dps": {"zeta": 1.0},
         "fista-dct": {"lam": 0.01, "num_iter": 500},
         "tv-pdhg": {"lam": 0.003, "num_iter": 500},
         "fista-wavelet": {"lam": 0.03, "num_iter": 500},
     },
     "sr": {  # fista-dct 23.3, tv-pdhg 21.8, tikhonov-cg 21.4, fista-wavelet 19.5, adjoint 16.9
+        "dps": {"zeta": 1.0},
         "fista-dct": {"lam": 1e-3, "num_iter": 500},
         "tv-pdhg": {"lam": 1e-4, "num_iter": 500},
         "tikhonov-cg": {"lam": 1e-3},
         "fista-wavelet": {"lam": 1e-3, "num_iter": 500},
     },
 }
+
+_DIGITS_LEARNED = ("csgm-vae", "csgm-gan", "dps", "pigdm")
 
 PRESETS: dict[str, Preset] = {
     p.name: p
@@ -372,6 +379,7 @@ PRESETS: dict[str, Preset] = {
             sampling="measurements",
             sampling_default=100,
             params=_DIGITS_PARAMS["cs"],
+            learned=_DIGITS_LEARNED,
         ),
         Preset(
             "inpaint-digits-32",
@@ -384,6 +392,7 @@ PRESETS: dict[str, Preset] = {
             size=32,
             sample="digits",
             params=_DIGITS_PARAMS["inpaint"],
+            learned=_DIGITS_LEARNED,
         ),
         Preset(
             "sr-digits-32",
@@ -395,6 +404,7 @@ PRESETS: dict[str, Preset] = {
             size=32,
             sample="digits",
             params=_DIGITS_PARAMS["sr"],
+            learned=_DIGITS_LEARNED,
         ),
         Preset(
             "mri-4x",

@@ -82,3 +82,18 @@ def test_solve_num_samples_saves_the_mean_and_std(weights, tmp_path, capsys):
     assert (out / "std.png").exists() and (out / "comparison.png").stat().st_size > 5000
     assert main(["solve", "inpaint-digits-32", "--method", "tv-pdhg", "--num-samples", "3"]) == 2
     assert "posterior samplers (dps, pigdm)" in capsys.readouterr().err
+
+
+def test_shipped_priors_beat_the_classical_methods_on_held_out_digits():
+    """The shipped VAE and GAN learned the digits: CSGM from 100 measurements of a test digit is far better
+    than the best classical method (measured: VAE 28.7 dB, GAN 27.4, TV 18.4 on test digit 0)."""
+    from inverselab.presets import evaluate, get_preset
+
+    p = get_preset("cs-digits-32")
+    pr = make_problem(p, seed=0)
+    score = {}
+    for name in ("tv-pdhg", "csgm-vae", "csgm-gan"):
+        x = get_method(name, **p.method_params(name))(pr.y, pr.A)
+        score[name] = evaluate(x, pr.x_true, p)["psnr"]
+    assert score["csgm-vae"] > score["tv-pdhg"] + 6, score
+    assert score["csgm-gan"] > score["tv-pdhg"] + 5, score

@@ -198,7 +198,7 @@ def test_runs_with_the_package_models(make):
     with torch.no_grad():
         x_true = model.eval().decode(torch.randn(1, 4))
     model.train()
-    res = csgm(A(x_true), A, model, lam=0.0, num_restarts=5, num_iter=200, x_true=x_true)
+    res = csgm(A(x_true), A, model, lam=0.0, num_restarts=5, num_iter=100, x_true=x_true)
     assert res.x.shape == (1, 1, 8, 8) and bool((res.x >= 0).all()) and bool((res.x <= 1).all())
     assert model.training and all(p.requires_grad and p.grad is None for p in model.parameters())
     # the truth is in the model's range: the measurements are fitted far better than by the start

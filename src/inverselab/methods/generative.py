@@ -57,7 +57,7 @@ def csgm_vae(
     y: torch.Tensor,
     A: LinearOperator,
     weights: str | os.PathLike = DEFAULT_GENERATIVE["vae"],
-    lam: float = 0.01,
+    lam: float = 0.001,
     num_restarts: int = 10,
     num_iter: int = 300,
     lr: float = 0.05,
@@ -73,7 +73,8 @@ def csgm_vae(
         y: Measurements (batch 1, or a batch solved item by item).
         A: Any linear operator on the model's images (``(1, 32, 32)`` for the shipped model).
         weights: VAE weights (name or path); default the shipped digits VAE.
-        lam: Weight of ``‖z‖²``.
+        lam: Weight of ``‖z‖²`` (0.001 was best of {0.001, 0.01, 0.1} on validation digits for the three
+            digit presets with the shipped VAE).
         num_restarts: Random starting codes; the one with the lowest ``‖y - A G(z)‖²`` wins.
         num_iter: Adam iterations per restart.
         lr: Adam step size.
@@ -87,7 +88,7 @@ def csgm_gan(
     y: torch.Tensor,
     A: LinearOperator,
     weights: str | os.PathLike = DEFAULT_GENERATIVE["gan"],
-    lam: float = 0.01,
+    lam: float = 0.001,
     num_restarts: int = 10,
     num_iter: int = 300,
     lr: float = 0.05,

@@ -11,7 +11,7 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from .._checks import check_number, check_tensor
-from .vae import _num_levels, check_generator, check_unit_images, standard_normal
+from .vae import _check_generator, _check_unit_images, _num_levels, _standard_normal
 
 __all__ = ["DCGAN"]
 
@@ -132,7 +132,7 @@ class DCGAN(nn.Module):
     def _codes(self, num: int, generator: torch.Generator) -> torch.Tensor:
         num = check_number("num", num, low=1, integer=True)
         ref = next(self.generator.parameters())
-        return standard_normal((num, self.latent_dim), check_generator(generator), ref)
+        return _standard_normal((num, self.latent_dim), _check_generator(generator), ref)
 
     def sample(self, num: int, generator: torch.Generator) -> torch.Tensor:
         """``num`` images ``decode(z)``, ``z ~ N(0, I)`` drawn from ``generator``, in the current mode (use
@@ -158,7 +158,7 @@ class DCGAN(nn.Module):
         self, x_real: torch.Tensor, generator: torch.Generator
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """The loss and the discriminator's logits on the real and on the fake images."""
-        check_unit_images("x_real", x_real, self.channels, self.image_size)
+        _check_unit_images("x_real", x_real, self.channels, self.image_size)
         with torch.no_grad():
             fake = self.generator(self._codes(x_real.shape[0], generator))
         # one pass over real and fake together: the discriminator has no batch-coupled layer

@@ -29,7 +29,7 @@ def _num_levels(image_size: int) -> int:
     return levels
 
 
-def check_generator(generator: object) -> torch.Generator:
+def _check_generator(generator: object) -> torch.Generator:
     """Raise a ``TypeError`` unless ``generator`` is a ``torch.Generator`` (a seed would be re-used on every
     training step, drawing the same noise each time)."""
     if not isinstance(generator, torch.Generator):
@@ -40,14 +40,14 @@ def check_generator(generator: object) -> torch.Generator:
     return generator
 
 
-def standard_normal(shape: tuple[int, ...], generator: torch.Generator, like: torch.Tensor) -> torch.Tensor:
+def _standard_normal(shape: tuple[int, ...], generator: torch.Generator, like: torch.Tensor) -> torch.Tensor:
     """``N(0, I)`` samples of ``shape`` drawn from ``generator`` (on its device), returned on the device and
     in the dtype of ``like``."""
     z = torch.randn(shape, generator=generator, device=generator.device, dtype=like.dtype)
     return z.to(like.device)
 
 
-def check_unit_images(name: str, x: object, channels: int, image_size: int) -> torch.Tensor:
+def _check_unit_images(name: str, x: object, channels: int, image_size: int) -> torch.Tensor:
     """Check that ``x`` is a finite ``(B, channels, image_size, image_size)`` tensor with values in
     ``[0, 1]``."""
     _check_image(name, x, channels)
@@ -185,7 +185,7 @@ class VAE(nn.Module):
         num = check_number("num", num, low=1, integer=True)
         ref = next(self.parameters())
         with torch.no_grad():
-            return self.decode(standard_normal((num, self.latent_dim), check_generator(generator), ref))
+            return self.decode(_standard_normal((num, self.latent_dim), _check_generator(generator), ref))
 
     def training_loss(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         """Negative ELBO per image, averaged over the batch (a scalar to minimize).
@@ -199,10 +199,10 @@ class VAE(nn.Module):
             x: Training images ``(B, channels, image_size, image_size)`` with values in ``[0, 1]``.
             generator: Source of the reparameterization noise (create it once, use it for every step).
         """
-        check_unit_images("x", x, self.channels, self.image_size)
-        generator = check_generator(generator)
+        _check_unit_images("x", x, self.channels, self.image_size)
+        generator = _check_generator(generator)
         mu, logvar = self.encode(x)
-        eps = standard_normal(tuple(mu.shape), generator, mu)
+        eps = _standard_normal(tuple(mu.shape), generator, mu)
         z = mu + torch.exp(0.5 * logvar) * eps
         logits = self.decode_logits(z)
         rec = F.binary_cross_entropy_with_logits(logits, x, reduction="none").reshape(x.shape[0], -1).sum(1)

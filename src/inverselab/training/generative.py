@@ -8,7 +8,10 @@ reconstruction methods (CSGM, diffusion posterior sampling) bring the operator a
 The run keeps the conventions of :func:`~inverselab.training.trainer.train`: per-epoch atomic checkpoints
 that resume exactly (model, optimizer, random streams, and for the DDPM the exponential moving average of
 the weights), ``log.csv``, and the final ``model.safetensors`` + ``model.json`` whose ``command`` reproduces
-it. The DDPM's final weights are the moving average (Ho et al. 2020 sample with it). Each run also writes
+it. The DDPM's final weights are the moving average (Ho et al. 2020 sample with it); the GAN's have their
+BatchNorm statistics recomputed over 2048 fresh codes
+(:meth:`~inverselab.networks.DCGAN.calibrate_batchnorm`), so that eval-mode decoding, which CSGM uses,
+matches training-mode outputs. Each run also writes
 ``samples.png``: 64 samples of the final model.
 
 Example:
@@ -323,6 +326,8 @@ def train_generative(
     finally:
         bar.close()
     final = holder.average if isinstance(holder, _EMA) else model
+    if hasattr(final, "calibrate_batchnorm"):  # the GAN: exact BatchNorm statistics for eval-mode decoding
+        final.calibrate_batchnorm(torch.Generator(device=device).manual_seed(config.seed + 7))
     final.eval()
     metrics = {k: v for k, v in history[-1].items() if k.startswith("val_")}
     facts = {**meta, "metrics": metrics, "history": history, "step": step}
