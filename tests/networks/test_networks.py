@@ -26,15 +26,19 @@ def out_channels(net):
 def test_table_names_every_network():
     from inverselab.networks import (
         ALISTA,
+        DCGAN,
+        DDPM,
         LAMP,
         LISTA,
         LISTACP,
         LISTACPSS,
+        VAE,
         LearnedPrimalDual,
         MoDL,
         UnrolledProximalGradient,
         VarNet,
     )
+    from inverselab.training.generative import GENERATIVE_MODELS
     from inverselab.training.trainer import MODEL_DEFAULTS, UNROLLED
 
     assert NETWORKS == {
@@ -50,8 +54,12 @@ def test_table_names_every_network():
         "modl": MoDL,
         "lpd": LearnedPrimalDual,
         "varnet": VarNet,
+        "vae": VAE,
+        "gan": DCGAN,
+        "ddpm": DDPM,
     }
     assert set(UNROLLED) <= set(MODEL_DEFAULTS) <= set(NETWORKS)  # every trainer model has a class
+    assert set(GENERATIVE_MODELS) <= set(NETWORKS)
 
 
 @pytest.mark.parametrize("name", TINY)
