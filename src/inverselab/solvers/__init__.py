@@ -1,7 +1,8 @@
 """Iterative solvers (plain loops with explicit state, a stopping rule, a callback and a history) and direct
 reconstruction methods.
 
-Every iterative solver returns a :class:`SolverResult` ``(x, history, num_iter, converged)``.
+Every iterative solver returns a :class:`SolverResult` ``(x, history, num_iter, converged)``, except the
+diffusion posterior samplers :func:`dps` and :func:`pigdm`, which return their samples.
 """
 
 from . import admm as _admm_module
@@ -11,6 +12,8 @@ from . import proximal_gradient as _pg_module
 from ._common import SolverResult
 from .admm import admm, admm_tv
 from .cg import cg, tikhonov_cg
+from .csgm import csgm
+from .diffusion import dps, pigdm
 from .pdhg import pdhg, stacked_norm, tv_pdhg
 from .pnp import hqs, pnp_admm, pnp_pgd, red, sigma_schedule
 from .proximal_gradient import fista, gradient_descent, ista
@@ -32,6 +35,9 @@ __all__ = [
     "hqs",
     "red",
     "sigma_schedule",
+    "csgm",
+    "dps",
+    "pigdm",
 ]
 
 from . import amp as _amp_module
