@@ -55,6 +55,7 @@ _C = "inverselab.methods.classical"
 _P = "inverselab.methods.pnp"
 _L = "inverselab.methods.learned"
 _G = "inverselab.methods.generative"
+_U = "inverselab.methods.untrained"
 METHODS: dict[str, MethodInfo] = {
     m.name: m
     for m in [
@@ -298,6 +299,30 @@ METHODS: dict[str, MethodInfo] = {
             "Song, Vahdat, Mardani & Kautz, ICLR 2023",
             iterative=True,
             posterior=True,
+        ),
+        MethodInfo(
+            "deep-decoder",
+            f"{_U}:deep_decoder",
+            "Deep Decoder: under-parameterized untrained 1x1-conv decoder fitted to y (held-out early stop)",
+            "untrained",
+            "Heckel & Hand, ICLR 2019",
+            iterative=True,
+        ),
+        MethodInfo(
+            "dip",
+            f"{_U}:dip",
+            "Deep Image Prior: an untrained skip hourglass fitted to y (input jitter, output average)",
+            "untrained",
+            "Ulyanov, Vedaldi & Lempitsky, CVPR 2018",
+            iterative=True,
+        ),
+        MethodInfo(
+            "convdecoder",
+            f"{_U}:convdecoder",
+            "ConvDecoder: an untrained 3x3-conv decoder fitted through the (multi-coil) MRI operator",
+            "untrained",
+            "Darestani & Heckel, IEEE Trans. Comput. Imaging 2021",
+            iterative=True,
         ),
     ]
 }

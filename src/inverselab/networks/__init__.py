@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from torch import nn
 
+from .deep_decoder import ConvDecoder, DeepDecoder, deep_decoder_num_parameters
 from .diffusion import DDPM, DiffusionUNet
+from .dip import SkipNet, skip_net_max_scales
 from .dncnn import DnCNN
 from .drunet import DRUNet, noise_level_map
 from .gan import DCGAN
@@ -46,6 +48,11 @@ __all__ = [
     "DCGAN",
     "DDPM",
     "DiffusionUNet",
+    "DeepDecoder",
+    "ConvDecoder",
+    "deep_decoder_num_parameters",
+    "SkipNet",
+    "skip_net_max_scales",
     "NETWORKS",
 ]
 
