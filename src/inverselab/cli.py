@@ -109,6 +109,12 @@ def build_parser() -> argparse.ArgumentParser:
         "(default 2000,1000,1000)",
     )
     p_train.add_argument(
+        "--patience",
+        type=int,
+        help="LISTA family: end a stage after this many steps without a better held-out NMSE (the papers' "
+        "rule, with --stage-steps as the caps; default: run every stage to its cap)",
+    )
+    p_train.add_argument(
         "--snr-db",
         type=float,
         help="LISTA family: measurement SNR in dB for training and validation (default: noiseless)",
@@ -458,6 +464,7 @@ def _cmd_train_sparse(args) -> int:
         lr=_given(args.lr, 5e-4),
         steps=steps,
         snr_db=args.snr_db,
+        patience=args.patience,
         model_kwargs=model_kwargs,
         progress=not args.quiet and sys.stderr.isatty(),
         out=out / "model",

@@ -97,3 +97,17 @@ def test_shipped_priors_beat_the_classical_methods_on_held_out_digits():
         score[name] = evaluate(x, pr.x_true, p)["psnr"]
     assert score["csgm-vae"] > score["tv-pdhg"] + 6, score
     assert score["csgm-gan"] > score["tv-pdhg"] + 5, score
+
+
+def test_shipped_ddpm_posterior_sampling_beats_the_classical_methods_on_held_out_digits():
+    """DPS with the shipped digits DDPM (one sample, the preset's tuned zeta) on a test digit with 20% of the
+    pixels seen: far above the best classical method (measured on test digit 0: DPS 42.9 dB, Lasso-DCT 24.4)."""
+    from inverselab.presets import evaluate, get_preset
+
+    p = get_preset("inpaint-digits-32")
+    pr = make_problem(p, seed=0)
+    score = {}
+    for name in ("fista-dct", "dps"):
+        x = get_method(name, **p.method_params(name))(pr.y, pr.A)
+        score[name] = evaluate(x, pr.x_true, p)["psnr"]
+    assert score["dps"] > score["fista-dct"] + 10, score

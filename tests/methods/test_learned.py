@@ -197,8 +197,10 @@ def test_cli_trains_a_sparse_coder_that_solve_uses(tmp_path, capsys):
     assert main(noisy) == 0  # the SNR-40 dB variant: recorded in the sidecar
     assert json.loads((tmp_path / "n" / "model.json").read_text())["data"]["snr_db"] == 40.0
     tied = ["train", "cs-sparse-250x500", "--model", "lista-cp", "--layers", "1", "--stage-steps", "2,1,1"]
+    tied += ["--patience", "50"]
     assert main([*tied, "--net", "tied=true", "--out", str(tmp_path / "t"), "--quiet"]) == 0
-    assert json.loads((tmp_path / "t" / "model.json").read_text())["network_config"]["tied"] is True
+    side = json.loads((tmp_path / "t" / "model.json").read_text())
+    assert side["network_config"]["tied"] is True and side["training"]["patience"] == 50
     assert main([*tied, "--net", "depth=3", "--out", str(tmp_path / "b"), "--quiet"]) == 2
     assert "--net must be KEY=VALUE with KEY one of lam, tied" in capsys.readouterr().err
 
