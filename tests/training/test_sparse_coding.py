@@ -67,6 +67,7 @@ def test_saves_weights_with_sidecar(tmp_path):
     assert meta["command"].startswith("inverselab train")
     assert meta["metrics"]["nmse_db"] == pytest.approx(hist["nmse_db_per_layer"][-1])
     assert meta["data"]["matrix_seed"] is None  # A was given, not drawn from the preset
+    assert meta["metrics"]["stage_steps"] == [[5, 5, 5], [5, 5, 5]]
     twin = load_model(tmp_path / "alista")
     twin.check_matrix(A)
     yb = torch.randn(3, 20)

@@ -192,18 +192,20 @@ def _batch_dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return (a * b).sum(dim=tuple(range(1, a.ndim)), keepdim=True)
 
 
-def _safe_ratio(num: torch.Tensor, den: torch.Tensor) -> torch.Tensor:
-    """``num / den`` where ``den > 0``, else 0, with finite gradients in both branches."""
-    ok = den > 0
+def _safe_ratio(num: torch.Tensor, den: torch.Tensor, ok: torch.Tensor) -> torch.Tensor:
+    """``num / den`` where ``ok``, else 0, with finite gradients in both branches."""
     return torch.where(ok, num / torch.where(ok, den, torch.ones_like(den)), torch.zeros_like(num))
 
 
 def conjugate_gradient(apply, b: torch.Tensor, x: torch.Tensor, num_iter: int) -> torch.Tensor:
-    """Exactly ``num_iter`` conjugate-gradient steps for ``M x = b`` from ``x``, as a differentiable loop.
+    """At most ``num_iter`` conjugate-gradient steps for ``M x = b`` from ``x``, as a differentiable loop.
 
     ``M = apply`` must be symmetric positive definite on real tensors and act on each batch item separately;
-    every item gets its own step sizes. An item whose residual vanishes stays where it is. Unlike
-    :func:`inverselab.solvers.cg` there is no stopping rule and no per-iteration bookkeeping (no host
+    every item gets its own step sizes. An item whose residual has reached the working precision
+    (``‖r‖ <= 10 eps max(‖r_0‖, ‖b‖)``, with ``eps`` of the dtype) stays where it is from then on: CG converges exactly
+    in as many steps as ``M`` has distinct eigenvalues (two for single-coil Cartesian MRI, whose ``AᴴA`` is
+    a projection), and further steps would divide rounding noise by rounding noise, whose gradient
+    overflows. Unlike :func:`inverselab.solvers.cg` there is no per-iteration bookkeeping (no host
     synchronization), which is what an unrolled network differentiates through.
 
     Reference: M. R. Hestenes and E. Stiefel, "Methods of conjugate gradients for solving linear systems",
@@ -212,13 +214,17 @@ def conjugate_gradient(apply, b: torch.Tensor, x: torch.Tensor, num_iter: int) -
     r = b - apply(x)
     p = r
     rs = _batch_dot(r, r)
+    # rounding leaves a residual of about eps (‖b‖ + ‖M x‖), so the floor is relative to ‖b‖ and ‖r_0‖
+    floor = (10 * torch.finfo(rs.dtype).eps) ** 2 * torch.maximum(rs, _batch_dot(b, b)).detach()
     for _ in range(num_iter):
+        active = rs.detach() > floor
         Mp = apply(p)
-        alpha = _safe_ratio(rs, _batch_dot(p, Mp))
+        pMp = _batch_dot(p, Mp)
+        alpha = _safe_ratio(rs, pMp, active & (pMp.detach() > 0))
         x = x + alpha * p
         r = r - alpha * Mp
         rs_new = _batch_dot(r, r)
-        p = r + _safe_ratio(rs_new, rs) * p
+        p = r + _safe_ratio(rs_new, rs, active) * p
         rs = rs_new
     return x
 

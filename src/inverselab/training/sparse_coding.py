@@ -297,6 +297,8 @@ def train_sparse_coding(
                 "nmse_db": history["nmse_db_per_layer"][-1],
                 "nmse_db_per_layer": history["nmse_db_per_layer"],
                 "train_seconds": history["seconds"],
+                # per layer, the steps each stage ran (below its cap when patience ended it)
+                "stage_steps": [[st["steps"] for st in r["stages"]] for r in history["layers"]],
             },
         }
         save_weights(out, net, meta)
