@@ -24,6 +24,11 @@ def test_list_presets_json(capsys):
     assert main(["list", "presets", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     names = {r["name"] for r in rows}
+    by_name = {r["name"]: r for r in rows}
+    assert by_name["denoise-sigma25"]["untrained"] == ["deep-decoder", "dip"]
+    assert by_name["mri-4x"]["untrained"] == ["convdecoder"] and by_name["deblur-gauss"]["untrained"] == []
+    assert main(["list", "presets"]) == 0
+    assert "untrained: deep-decoder, dip" in capsys.readouterr().out
     for want in [
         "denoise-sigma25",
         "deblur-gauss",

@@ -41,6 +41,10 @@ def test_every_preset_has_a_margin_and_known_methods():
         assert all(m in METHODS for m in p.all_methods), p.name
         assert set(p.params) <= set(p.all_methods), p.name
         assert not set(p.methods) & set(p.learned), p.name
+        assert not set(p.untrained) & set(p.methods + p.learned), p.name
+        assert all(METHODS[m].family == "untrained" for m in p.untrained), p.name
+        assert all(METHODS[m].family != "untrained" for m in p.methods + p.learned), p.name
+        assert p.all_methods == p.methods + p.learned + p.untrained
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))

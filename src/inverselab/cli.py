@@ -161,7 +161,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run every method of a suite on the same problems and write results.json, results.csv, "
         "report.md and a self-contained index.html into --out. With --study, run a study instead.",
     )
-    p_bench.add_argument("--suite", default="quick", help="quick (default, < 5 min), full, or tiny")
+    p_bench.add_argument(
+        "--suite", default="quick", help="quick (default, < 5 min), full, untrained, or tiny"
+    )
     p_bench.add_argument(
         "--study", help="phase-transition, noise-shift or sampling-shift (--suite sets its size)"
     )
@@ -193,6 +195,7 @@ def _cmd_list(args) -> int:
                 "default_method": p.default_method,
                 "methods": list(p.methods),
                 "learned": list(p.learned),
+                "untrained": list(p.untrained),
                 "baseline": p.baseline,
                 "size": p.size,
                 "sample": p.sample,
@@ -208,6 +211,8 @@ def _cmd_list(args) -> int:
                 print(f"{'':<{width}}  methods: {', '.join(r['methods'])} (default {r['default_method']})")
                 if r["learned"]:
                     print(f"{'':<{width}}  learned: {', '.join(r['learned'])}")
+                if r["untrained"]:
+                    print(f"{'':<{width}}  untrained: {', '.join(r['untrained'])} (minutes per image)")
         return 0
     if args.what in ("suites", "studies"):
         return _list_bench(args.what, args.json)

@@ -47,6 +47,9 @@ class Preset:
         channels: ``1`` for single-channel physics (MRI, CT): color inputs are averaged to gray.
         learned: Methods that use trained networks (shipped weights, or plug-and-play with the shipped
             denoiser), in table order; they run in the bench suites beside ``methods``.
+        untrained: Untrained-network methods (Deep Decoder, Deep Image Prior, ConvDecoder), in table order:
+            one network is fitted to each image, minutes per reconstruction on a CPU, so the ``quick`` suite
+            leaves them out (``full`` and ``untrained`` run them).
         params: Per-method keyword arguments tuned for this preset (e.g. regularization weights).
         sampling: What ``make_problem(..., sampling=value)`` changes, or ``None`` if the preset has no such
             knob: ``"acceleration"`` (MRI: the mask's undersampling factor, same center band),
@@ -71,6 +74,7 @@ class Preset:
     channels: int | None = None
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
     learned: tuple[str, ...] = ()
+    untrained: tuple[str, ...] = ()
     sampling: str | None = None
     sampling_default: float | None = None
     random_operator: bool = False
@@ -81,8 +85,8 @@ class Preset:
 
     @property
     def all_methods(self) -> tuple[str, ...]:
-        """The classical ``methods`` followed by the ``learned`` ones."""
-        return self.methods + self.learned
+        """The classical ``methods``, then the ``learned`` and the ``untrained`` ones."""
+        return self.methods + self.learned + self.untrained
 
     def method_params(self, method: str) -> dict[str, Any]:
         """Keyword arguments tuned for ``method`` on this preset (empty if none)."""
@@ -270,6 +274,23 @@ _DIGITS_PARAMS: dict[str, dict[str, dict[str, Any]]] = {
 
 _DIGITS_LEARNED = ("csgm-vae", "csgm-gan", "dps", "pigdm")
 
+# Untrained networks (one network fitted per image, Adam step 0.01, held-out early stopping): widths and
+# budgets for 128 px on one CPU thread, tuned on images that are not test images (see each entry).
+_UNTRAINED: dict[str, dict[str, dict[str, Any]]] = {
+    "denoise": {
+        "deep-decoder": {"channels": 32, "num_iter": 3000},
+        "dip": {"channels": 32, "num_iter": 2000},
+    },
+    "inpaint": {
+        "deep-decoder": {"channels": 32, "num_iter": 3000},
+        "dip": {"channels": 32, "num_iter": 2000},
+    },
+    "sr": {"deep-decoder": {"channels": 32, "num_iter": 3000}},
+    "cs-image": {"deep-decoder": {"channels": 32, "num_iter": 3000}},
+    "mri": {"convdecoder": {"channels": 64, "num_iter": 1500}},
+    "mri-multicoil": {"convdecoder": {"channels": 64, "num_iter": 1500}},
+}
+
 PRESETS: dict[str, Preset] = {
     p.name: p
     for p in [
@@ -286,8 +307,10 @@ PRESETS: dict[str, Preset] = {
                 "fista-wavelet": {"lam": 0.15},
                 "ista-wavelet": {"lam": 0.15},
                 "drunet": {"sigma": 25 / 255},
+                **_UNTRAINED["denoise"],
             },
             learned=("drunet",),
+            untrained=("deep-decoder", "dip"),
         ),
         Preset(
             "deblur-gauss",
@@ -318,7 +341,9 @@ PRESETS: dict[str, Preset] = {
                 "tv-pdhg": {"lam": 0.003},
                 "fista-wavelet": {"lam": 0.01},
                 "ista-wavelet": {"lam": 0.01},
+                **_UNTRAINED["inpaint"],
             },
+            untrained=("deep-decoder", "dip"),
         ),
         Preset(
             "sr-x4",
@@ -333,8 +358,10 @@ PRESETS: dict[str, Preset] = {
                 "fista-wavelet": {"lam": 0.001},
                 "ista-wavelet": {"lam": 0.001},
                 **_PNP_SR,
+                **_UNTRAINED["sr"],
             },
             learned=("hqs", "pnp-admm"),
+            untrained=("deep-decoder",),
         ),
         Preset(
             "cs-sparse-250x500",
@@ -365,7 +392,9 @@ PRESETS: dict[str, Preset] = {
                 "tv-pdhg": {"lam": 0.002, "num_iter": 500},
                 "fista-wavelet": {"lam": 0.01},
                 "ista-wavelet": {"lam": 0.01},
+                **_UNTRAINED["cs-image"],
             },
+            untrained=("deep-decoder",),
         ),
         Preset(
             "cs-digits-32",
@@ -427,8 +456,10 @@ PRESETS: dict[str, Preset] = {
                 "fista-wavelet": {"lam": 0.001},
                 "ista-wavelet": {"lam": 0.001},
                 "unet": {"weights": "unet-mri-4x"},
+                **_UNTRAINED["mri"],
             },
             learned=("unet",),
+            untrained=("convdecoder",),
         ),
         Preset(
             "mri-8x-multicoil",
@@ -448,7 +479,9 @@ PRESETS: dict[str, Preset] = {
                 "tv-pdhg": {"lam": 0.001, "num_iter": 500},
                 "fista-wavelet": {"lam": 0.001},
                 "ista-wavelet": {"lam": 0.001},
+                **_UNTRAINED["mri-multicoil"],
             },
+            untrained=("convdecoder",),
         ),
         Preset(
             "ct-sparse-60",

@@ -31,16 +31,39 @@ def _by_key(records):
 def test_suites_cover_every_preset_and_method():
     from inverselab.presets import PRESETS
 
-    assert {"quick", "full", "tiny"} <= set(list_suites())
+    assert {"quick", "full", "untrained", "tiny"} <= set(list_suites())
     for name in ("quick", "full"):
         suite = get_suite(name)
         assert [e.preset for e in suite.entries] == list(PRESETS)
-        tasks = plan(suite)
-        for p in PRESETS.values():  # every preset with all its classical methods
-            assert {t.method for t in tasks if t.preset == p.name} == set(p.all_methods)
-    assert len(plan(SUITES["full"])) > len(plan(SUITES["quick"]))
+    quick, full = plan(SUITES["quick"]), plan(SUITES["full"])
+    for p in PRESETS.values():  # quick: classical and learned methods; full: untrained networks too
+        assert {t.method for t in quick if t.preset == p.name} == set(p.methods + p.learned)
+        assert {t.method for t in full if t.preset == p.name} == set(p.all_methods)
+    assert len(full) > len(quick)
     with pytest.raises(ValueError, match="suite must be one of"):
         get_suite("nope")
+
+
+def test_untrained_networks_run_in_the_full_and_untrained_suites_only():
+    from inverselab.methods import METHODS
+    from inverselab.presets import PRESETS
+
+    untrained = {name for name, info in METHODS.items() if info.family == "untrained"}
+    with_untrained = [p for p in PRESETS.values() if p.untrained]
+    assert {"denoise-sigma25", "inpaint-half", "sr-x4", "cs-image-25pct", "mri-4x", "mri-8x-multicoil"} <= {
+        p.name for p in with_untrained
+    }
+    assert not {t.method for t in plan(SUITES["quick"])} & untrained  # `make demo` stays fast
+    assert {t.method for t in plan(SUITES["full"])} >= untrained
+    suite = get_suite("untrained")
+    assert [e.preset for e in suite.entries] == [p.name for p in with_untrained]
+    tasks = plan(suite)
+    for p in with_untrained:  # the default method, the learned ones and the untrained ones, 2 images, seed 0
+        mine = [t for t in tasks if t.preset == p.name]
+        assert {t.method for t in mine} == {p.default_method, *p.learned, *p.untrained}
+        assert len({t.image for t in mine}) == 2 and {t.seed for t in mine} == {0}
+        for m in p.untrained:  # tuned widths and budgets reach the tasks
+            assert next(t for t in mine if t.method == m).params == p.method_params(m) != {}
 
 
 def test_plan_filters_and_validates():

@@ -96,6 +96,15 @@ def test_dip_uses_as_many_scales_as_the_image_allows():
     assert out.shape == (1, 1, 32, 32)
 
 
+def test_deep_decoder_uses_as_many_layers_as_the_image_allows():
+    from inverselab.methods.untrained import _deep_decoder_max_layers
+
+    assert [_deep_decoder_max_layers((n, n)) for n in (3, 16, 32, 64, 128, 512)] == [1, 3, 4, 5, 6, 8]
+    y = torch.rand(1, 1, 32, 32, generator=torch.Generator().manual_seed(0))
+    out = get_method("deep-decoder", channels=4, num_iter=5)(y, Identity((1, 32, 32)))  # 4 of the 6 layers
+    assert float(out.std()) > 1e-3  # six layers would start from a 1x1 input: a constant image
+
+
 def test_works_under_inference_mode():
     y = torch.rand(1, 1, 16, 16, generator=torch.Generator().manual_seed(0))
     with torch.inference_mode():

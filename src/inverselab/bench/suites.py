@@ -1,8 +1,9 @@
 """Benchmark suites: declarative lists of (preset, methods, test images, seeds).
 
 A suite says *what* to run; :mod:`inverselab.bench.runner` runs it and :mod:`inverselab.bench.report` writes
-the tables and pictures. Later capabilities (learned, unrolled, generative, untrained methods) add their
-methods to the entries here.
+the tables and pictures. ``quick`` runs each preset's classical and learned methods, ``full`` all of them
+(untrained networks too: minutes per image each), ``untrained`` the presets with untrained networks beside
+their default and learned methods, ``tiny`` a few fast methods at 32 px.
 
 Test images come from :data:`inverselab.data.TEST_SAMPLES` (scikit-image's ``camera``, ``astronaut``,
 ``coins``, ``moon`` and the Shepp-Logan phantom), which learned methods never train on: training uses
@@ -63,20 +64,42 @@ class Suite:
     size: int | None = None
 
 
-def _entries(num_natural: int, num_phantom: int, vector_seeds: tuple[int, ...], seeds=(0,), digit_seeds=(0,)):
+def _entries(
+    num_natural: int,
+    num_phantom: int,
+    vector_seeds: tuple[int, ...],
+    seeds=(0,),
+    digit_seeds=(0,),
+    methods=None,
+):
+    """One entry per preset (``methods(preset)`` -> the entry's methods, or ``None`` for all of them;
+    presets for which it gives ``()`` are left out)."""
     from ..presets import PRESETS
 
     out = []
     for p in PRESETS.values():
+        chosen = None if methods is None else tuple(methods(p))
+        if chosen == ():
+            continue
         if p.kind == "vector":
-            out.append(SuiteEntry(p.name, None, (p.sample,), vector_seeds))
+            out.append(SuiteEntry(p.name, chosen, (p.sample,), vector_seeds))
         elif p.sample == "digits":  # the seed picks the held-out digit (and the operator's random parts)
-            out.append(SuiteEntry(p.name, None, (p.sample,), digit_seeds))
+            out.append(SuiteEntry(p.name, chosen, (p.sample,), digit_seeds))
         elif p.sample == "camera":
-            out.append(SuiteEntry(p.name, None, NATURAL_TEST[:num_natural], seeds))
+            out.append(SuiteEntry(p.name, chosen, NATURAL_TEST[:num_natural], seeds))
         else:
-            out.append(SuiteEntry(p.name, None, PHANTOM_TEST[:num_phantom], seeds))
+            out.append(SuiteEntry(p.name, chosen, PHANTOM_TEST[:num_phantom], seeds))
     return tuple(out)
+
+
+def _without_untrained(p) -> tuple[str, ...]:
+    """A preset's classical and learned methods (untrained networks take minutes per image on a CPU)."""
+    return p.methods + p.learned
+
+
+def _untrained_comparison(p) -> tuple[str, ...]:
+    """For a preset with untrained methods: its default method, its learned and its untrained methods."""
+    return (p.default_method, *p.learned, *p.untrained) if p.untrained else ()
 
 
 def _tiny() -> Suite:
@@ -98,14 +121,22 @@ def _suites() -> dict[str, Suite]:
     return {
         "quick": Suite(
             "quick",
-            "Every preset with its classical methods, 2 test images (3 vectors, 2 digits), preset's size",
-            _entries(2, 2, (0, 1, 2), digit_seeds=(0, 1)),
+            "Every preset with its classical and learned methods (no untrained networks), 2 test images "
+            "(3 vectors, 2 digits), preset's size",
+            _entries(2, 2, (0, 1, 2), digit_seeds=(0, 1), methods=_without_untrained),
             time_budget=60.0,
         ),
         "full": Suite(
             "full",
             "Every preset with every method, 4 test images x 2 seeds (10 vectors, 8 digits), preset's size",
             _entries(4, 4, tuple(range(10)), seeds=(0, 1), digit_seeds=tuple(range(8))),
+            time_budget=600.0,
+        ),
+        "untrained": Suite(
+            "untrained",
+            "Presets with untrained networks (Deep Decoder, Deep Image Prior, ConvDecoder): each with its "
+            "default, learned and untrained methods, 2 test images, preset's size (minutes per run)",
+            _entries(2, 2, (0,), methods=_untrained_comparison),
             time_budget=600.0,
         ),
         "tiny": _tiny(),

@@ -22,6 +22,8 @@ of minutes to hours on a CPU; its ``channels`` scale the cost about quadraticall
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from .._checks import check_number
@@ -57,6 +59,16 @@ def _fit_each(y, A, make_net, seed, **fit_kwargs) -> torch.Tensor:
     return torch.cat(outs)
 
 
+def _deep_decoder_max_layers(image_size: tuple[int, ...]) -> int:
+    """The most layers a Deep Decoder can have for ``image_size`` with an input of at least 4 pixels per side
+    (each layer but the last doubles the size), or 1 for images under 4 pixels."""
+    side = min(image_size)
+    layers = 1
+    while math.ceil(side / 2**layers) >= 4:
+        layers += 1
+    return layers
+
+
 def deep_decoder(
     y: torch.Tensor,
     A: LinearOperator,
@@ -78,7 +90,9 @@ def deep_decoder(
     ``‖A G_θ(z) - y‖²``. The network has ``d k² + 2dk + kC`` weights (25,536 for the paper's ``k = 64``,
     color), fewer than the pixels of a large image: under-parameterized, it cannot fit all the noise, and
     early stopping matters less than for Deep Image Prior. For small images (``H W C`` below that count)
-    use a smaller ``channels``.
+    use a smaller ``channels``. Images too small for ``num_layers`` layers use as many as keep the input at
+    least 4 pixels on a side (4 layers at 32x32; 6 from 128x128 up): with a 1x1 input the channel
+    normalization would make every layer, and so the image, constant.
 
     Reference: R. Heckel and P. Hand, "Deep Decoder: Concise image representations from untrained
     non-convolutional networks", ICLR 2019.
@@ -108,11 +122,14 @@ def deep_decoder(
 
     y = _image_operator(y, A)
     C = A.in_shape[0]
+    layers = min(
+        check_number("num_layers", num_layers, low=1, integer=True), _deep_decoder_max_layers(A.in_shape[1:])
+    )
 
     def make(gen):
         return DeepDecoder(
             A.in_shape[1:], out_channels=2 * C if A.in_complex else C, channels=channels,
-            num_layers=num_layers, sigmoid=not A.in_complex, generator=gen,
+            num_layers=layers, sigmoid=not A.in_complex, generator=gen,
         )  # fmt: skip
 
     return _fit_each(

@@ -17,6 +17,7 @@ from .diffusion import dps, pigdm
 from .pdhg import pdhg, stacked_norm, tv_pdhg
 from .pnp import hqs, pnp_admm, pnp_pgd, red, sigma_schedule
 from .proximal_gradient import fista, gradient_descent, ista
+from .untrained import UntrainedResult, fit_untrained
 
 __all__ = [
     "SolverResult",
@@ -38,6 +39,8 @@ __all__ = [
     "csgm",
     "dps",
     "pigdm",
+    "fit_untrained",
+    "UntrainedResult",
 ]
 
 from . import amp as _amp_module
