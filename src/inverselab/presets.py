@@ -456,9 +456,10 @@ PRESETS: dict[str, Preset] = {
                 "fista-wavelet": {"lam": 0.001},
                 "ista-wavelet": {"lam": 0.001},
                 "unet": {"weights": "unet-mri-4x"},
+                "modl": {"weights": "modl-mri-4x"},
                 **_UNTRAINED["mri"],
             },
-            learned=("unet",),
+            learned=("modl", "unet"),
             untrained=("convdecoder",),
         ),
         Preset(
