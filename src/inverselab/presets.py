@@ -487,8 +487,10 @@ PRESETS: dict[str, Preset] = {
                 "tv-pdhg": {"lam": 0.001, "num_iter": 500},
                 "fista-wavelet": {"lam": 0.001},
                 "ista-wavelet": {"lam": 0.001},
+                "varnet": {"weights": "varnet-mri-8x-multicoil"},
                 **_UNTRAINED["mri-multicoil"],
             },
+            learned=("varnet",),
             untrained=("convdecoder",),
         ),
         Preset(
