@@ -101,7 +101,8 @@ def test_shipped_priors_beat_the_classical_methods_on_held_out_digits():
 
 def test_shipped_ddpm_posterior_sampling_beats_the_classical_methods_on_held_out_digits():
     """DPS with the shipped digits DDPM (one sample, the preset's tuned zeta) on a test digit with 20% of the
-    pixels seen: far above the best classical method (measured on test digit 0: DPS 42.9 dB, Lasso-DCT 24.4)."""
+    pixels seen: far above the best classical method (measured on test digit 0: DPS 42.9 dB,
+    Lasso-DCT 24.4)."""
     from inverselab.presets import evaluate, get_preset
 
     p = get_preset("inpaint-digits-32")

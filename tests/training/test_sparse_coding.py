@@ -127,7 +127,8 @@ def test_warm_start_copies_the_previous_layers_parameters(name):
 
 def test_patience_ends_a_stage_without_improvement():
     """With ``patience`` a stage stops once that many steps bring no better held-out NMSE (the papers' rule):
-    a huge cap is not reached once a 2-parameter layer has converged, and each stage kept its best parameters."""
+    a huge cap is not reached once a 2-parameter layer has converged, and each stage kept its best
+    parameters."""
     A = GaussianMatrix(40, 20, generator=0, normalize_columns=True)
     _, hist = train_sparse_coding(
         "alista", 1, A=A, steps=(5000, 5000, 5000), lr=1e-2, patience=30, eval_every=10, val_size=50

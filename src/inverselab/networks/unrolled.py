@@ -202,11 +202,11 @@ def conjugate_gradient(apply, b: torch.Tensor, x: torch.Tensor, num_iter: int) -
 
     ``M = apply`` must be symmetric positive definite on real tensors and act on each batch item separately;
     every item gets its own step sizes. An item whose residual has reached the working precision
-    (``‖r‖ <= 10 eps max(‖r_0‖, ‖b‖)``, with ``eps`` of the dtype) stays where it is from then on: CG converges exactly
-    in as many steps as ``M`` has distinct eigenvalues (two for single-coil Cartesian MRI, whose ``AᴴA`` is
-    a projection), and further steps would divide rounding noise by rounding noise, whose gradient
-    overflows. Unlike :func:`inverselab.solvers.cg` there is no per-iteration bookkeeping (no host
-    synchronization), which is what an unrolled network differentiates through.
+    (``‖r‖ <= 10 eps max(‖r_0‖, ‖b‖)``, with ``eps`` of the dtype) stays where it is from then on: CG
+    converges exactly in as many steps as ``M`` has distinct eigenvalues (two for single-coil Cartesian
+    MRI, whose ``AᴴA`` is a projection), and further steps would divide rounding noise by rounding
+    noise, whose gradient overflows. Unlike :func:`inverselab.solvers.cg` there is no per-iteration
+    bookkeeping (no host synchronization), which is what an unrolled network differentiates through.
 
     Reference: M. R. Hestenes and E. Stiefel, "Methods of conjugate gradients for solving linear systems",
     J. Res. Nat. Bur. Standards 49(6), 1952.
