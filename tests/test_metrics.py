@@ -169,3 +169,37 @@ def test_errors_name_the_argument():
         nmse(a.reshape(-1), a.reshape(-1))
     with pytest.raises(TypeError, match="x must be a torch.Tensor, got ndarray"):
         psnr(a.numpy(), a)
+
+
+# --- overlap (community labels) -----------------------------------------------------------------------------
+def test_overlap_is_invariant_to_relabelling():
+    from inverselab.metrics import overlap
+
+    gen = torch.Generator().manual_seed(0)
+    for q in (2, 3, 5, 8):  # 8 > 6 uses the assignment solver
+        truth = torch.randint(q, (3, 500), generator=gen)
+        perm = torch.randperm(q, generator=gen)
+        torch.testing.assert_close(overlap(perm[truth], truth, q), torch.ones(3, dtype=torch.float64))
+        # Change 100 of 500 labels to another group: accuracy 0.8 under the best relabelling.
+        wrong = perm[truth].clone()
+        wrong[:, :100] = perm[(truth[:, :100] + 1) % q]
+        expect = (0.8 - 1 / q) / (1 - 1 / q)
+        torch.testing.assert_close(overlap(wrong, truth, q), torch.full((3,), expect, dtype=torch.float64))
+
+
+def test_overlap_of_chance_labels_is_near_zero_and_its_errors():
+    from inverselab.metrics import overlap
+
+    gen = torch.Generator().manual_seed(1)
+    truth = torch.randint(2, (1, 20_000), generator=gen)
+    guess = torch.randint(2, (1, 20_000), generator=gen)
+    assert 0 <= float(overlap(guess, truth)[0]) < 0.03  # |accuracy - 1/2| ~ 0.0035 per std
+    assert float(overlap(torch.zeros_like(truth), truth)[0]) < 0.03  # everyone in one group
+    with pytest.raises(TypeError, match="x must hold integer labels"):
+        overlap(truth.float(), truth)
+    with pytest.raises(ValueError, match="same shape"):
+        overlap(truth[:, :10], truth)
+    with pytest.raises(ValueError, match=r"labels in \[0, q\) = \[0, 2\)"):
+        overlap(truth + 1, truth, q=2)
+    with pytest.raises(ValueError, match="labels >= 0"):
+        overlap(truth - 1, truth)

@@ -27,6 +27,7 @@ _SUBMODULES = (
     "networks",
     "training",
     "denoisers",
+    "robustness",
 )
 
 __all__ = ["__version__", *_SUBMODULES]

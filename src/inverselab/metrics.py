@@ -25,7 +25,7 @@ import torch.nn.functional as F
 
 from ._checks import check_choice, check_number, check_tensor
 
-__all__ = ["psnr", "ssim", "nmse", "nmse_db"]
+__all__ = ["psnr", "ssim", "nmse", "nmse_db", "overlap", "align_phase", "phase_invariant_error"]
 
 DataRange = float | Literal["max", "range"]
 
@@ -223,3 +223,99 @@ def ssim(
     c2 = (K2 * r).unsqueeze(1) ** 2
     s = (2 * ux * uy + c1) * (2 * vxy + c2) / ((ux**2 + uy**2 + c1) * (vx + vy + c2))
     return s.reshape(B, -1).mean(1)
+
+
+def overlap(x: torch.Tensor, x_true: torch.Tensor, q: int | None = None) -> torch.Tensor:
+    """Overlap of community labels: ``(max_pi accuracy(pi(x), x_true) - 1/q) / (1 - 1/q)`` per item.
+
+    The accuracy is maximized over the ``q!`` relabellings ``pi`` of the groups (labels are only defined up
+    to a permutation), exactly, as an assignment problem on the ``q x q`` confusion matrix. 1 means perfect
+    recovery, 0 (about) chance; for ``q = 2`` it is never negative.
+
+    Reference: Decelle, Krzakala, Moore & Zdeborová, Phys. Rev. E 84, 066106 (2011), eq. (9) with equal
+    group sizes.
+
+    Args:
+        x: Estimated labels, integer tensor ``(B, N)`` with values in ``[0, q)``.
+        x_true: True labels of the same shape.
+        q: Number of groups (default: the largest label in either, plus one; at least 2).
+
+    Returns:
+        Shape ``(B,)``, float64.
+
+    Example:
+        >>> x_true = torch.tensor([[0, 0, 1, 1]])
+        >>> overlap(1 - x_true, x_true), overlap(torch.tensor([[0, 1, 0, 1]]), x_true)
+        (tensor([1.], dtype=torch.float64), tensor([0.], dtype=torch.float64))
+    """
+    for name, v in (("x", x), ("x_true", x_true)):
+        check_tensor(name, v, ndim=2, finite=False)
+        if v.is_floating_point() or v.is_complex():
+            raise TypeError(f"{name} must hold integer labels, got dtype {v.dtype}")
+    if x.shape != x_true.shape:
+        raise ValueError(
+            f"x and x_true must have the same shape, got x {tuple(x.shape)} and x_true {tuple(x_true.shape)}"
+        )
+    top = int(max(int(x.max()), int(x_true.max()))) + 1 if x.numel() else 2
+    lowest = min(int(x.min()), int(x_true.min())) if x.numel() else 0
+    if lowest < 0:
+        raise ValueError(f"x and x_true must hold labels >= 0, got {lowest}")
+    q = max(top, 2) if q is None else check_number("q", q, low=2, integer=True)
+    if top > q:
+        raise ValueError(f"x and x_true must hold labels in [0, q) = [0, {q}), got label {top - 1}")
+    B, n = x.shape
+    # confusion[b, i, j] = number of nodes with x = i and x_true = j
+    flat = (x.long() * q + x_true.long()).cpu() + torch.arange(B).unsqueeze(1) * q * q
+    confusion = torch.bincount(flat.reshape(-1), minlength=B * q * q).reshape(B, q, q).double()
+    best = torch.empty(B, dtype=torch.float64)
+    if q <= 6:  # all q! relabellings (720 at most)
+        import itertools
+
+        perms = torch.tensor(list(itertools.permutations(range(q))))  # (q!, q): group i -> perms[:, i]
+        rows = torch.arange(q).expand_as(perms)
+        best = confusion[:, rows, perms].sum(-1).amax(-1)
+    else:
+        from scipy.optimize import linear_sum_assignment
+
+        for b in range(B):
+            r, c = linear_sum_assignment(confusion[b].numpy(), maximize=True)
+            best[b] = float(confusion[b].numpy()[r, c].sum())
+    accuracy = best / max(n, 1)
+    return ((accuracy - 1 / q) / (1 - 1 / q)).to(x.device)
+
+
+def align_phase(x: torch.Tensor, x_true: torch.Tensor) -> torch.Tensor:
+    """``x`` times the global phase ``e^{iφ}`` (a sign for real data) that brings it closest to ``x_true``.
+
+    ``φ = arg <x, x_true>`` minimizes ``‖e^{iφ} x - x_true‖`` per item: phase retrieval recovers a signal only
+    up to such a phase, so errors are measured after this alignment. Items with ``<x, x_true> = 0`` are
+    left unchanged.
+
+    Example:
+        >>> x_true = torch.tensor([[1.0 + 1.0j, 2.0 + 0.0j]])
+        >>> torch.allclose(align_phase(1j * x_true, x_true), x_true)
+        True
+        >>> align_phase(-torch.ones(1, 3), torch.ones(1, 3))
+        tensor([[1., 1., 1.]])
+    """
+    x, x_true = _pair(x, x_true, allow_complex=True)
+    flat, ref = x.reshape(x.shape[0], -1), x_true.reshape(x.shape[0], -1)
+    inner = (flat.conj() * ref).sum(1) if flat.is_complex() else (flat * ref).sum(1)
+    size = inner.abs()
+    unit = torch.where(size > 0, inner / torch.where(size > 0, size, 1.0), torch.ones_like(inner))
+    return x * unit.reshape(-1, *([1] * (x.ndim - 1)))
+
+
+def phase_invariant_error(x: torch.Tensor, x_true: torch.Tensor) -> torch.Tensor:
+    """Relative error up to a global phase, ``min_φ ‖x_true - e^{iφ} x‖ / ‖x_true‖`` per item.
+
+    The error metric of phase retrieval (Candès, Li & Soltanolkotabi, IEEE Trans. Inf. Theory 61(4), 2015);
+    for real data the minimum is over the sign. In closed form it is
+    ``√(‖x‖² + ‖x_true‖² - 2 |<x, x_true>|) / ‖x_true‖``.
+
+    Example:
+        >>> x_true = torch.tensor([[3.0 + 0.0j, 4.0j]])
+        >>> float(phase_invariant_error(-1j * x_true, x_true))
+        0.0
+    """
+    return nmse(align_phase(x, x_true), x_true).clamp(min=0).sqrt()

@@ -40,9 +40,18 @@ def to_display(x: torch.Tensor, clip: bool = True) -> np.ndarray:
 def measurement_view(y: torch.Tensor, A) -> tuple[np.ndarray, str]:
     """A picture of the measurement: the image itself for image-to-image operators, the log-magnitude of
     k-space for MRI (first coil), the sinogram for CT, the normalized adjoint otherwise."""
+    from .operators.phase_retrieval import CodedDiffraction, MagnitudeSquared
     from .operators.tomography import ParallelBeamCT
 
     y = y.detach()
+    if isinstance(A, MagnitudeSquared):  # phase retrieval: no adjoint
+        if isinstance(A.linear, CodedDiffraction) and y.ndim == 5:
+            pattern = torch.fft.fftshift(y[0, 0, :1], dim=(-2, -1))
+            return to_display(torch.log1p(pattern.clamp(min=0)), clip=False), "diffraction pattern 1 (log)"
+        from .solvers.phase_retrieval import spectral_init
+
+        with torch.no_grad():
+            return to_display(spectral_init(y[:1], A).abs(), clip=False), "spectral initialization"
     if y.ndim == 4 and A.out_complex:
         return to_display(torch.log1p(y[0, :1].abs() / (y.abs().max() + 1e-12) * 1e3), clip=False), (
             "k-space (log magnitude)"

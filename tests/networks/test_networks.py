@@ -33,6 +33,7 @@ def test_table_names_every_network():
         LISTACP,
         LISTACPSS,
         VAE,
+        GraphNet,
         LearnedPrimalDual,
         MoDL,
         UnrolledProximalGradient,
@@ -57,6 +58,7 @@ def test_table_names_every_network():
         "vae": VAE,
         "gan": DCGAN,
         "ddpm": DDPM,
+        "gnn": GraphNet,
     }
     assert set(UNROLLED) <= set(MODEL_DEFAULTS) <= set(NETWORKS)  # every trainer model has a class
     assert set(GENERATIVE_MODELS) <= set(NETWORKS)

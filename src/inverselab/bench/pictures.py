@@ -79,9 +79,11 @@ def save_problem(folder: Path, problem) -> None:
 
 def save_reconstruction(folder: Path, method: str, x_hat, problem) -> None:
     """Write ``<method>.png`` (and ``<method>-error.png`` for images) into ``folder``."""
+    from ..presets import align_to_truth
     from ..viz import to_display
 
     folder = Path(folder)
+    x_hat = align_to_truth(x_hat.detach(), problem.x_true, problem.preset)  # phase retrieval: global phase
     if problem.preset.kind != "image":
         _stem(folder / f"{method}.png", problem.x_true, x_hat, method)
         return

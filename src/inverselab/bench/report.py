@@ -363,7 +363,7 @@ def _grid(out: Path, preset: str, rows: list[MethodSummary], records: list[dict[
             info = json.loads((folder / "problem.json").read_text())
         except (OSError, json.JSONDecodeError):
             info = {"kind": "image", "view": "measurement"}
-        vec = info.get("kind") == "vector"
+        vec = info.get("kind") in ("vector", "signal")  # stem plots, no measurement picture
         cls = "vec" if vec else ""
         top = [
             f'<td>{_img(folder / "truth.png", "truth", cls)}<div class="lab">truth: {html.escape(image)}'

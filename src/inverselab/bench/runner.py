@@ -157,7 +157,7 @@ def plan(
         chosen = [m for m in entry_methods if methods is None or m in methods]
         used.update(chosen)
         images = entry.images[:num_images] if num_images and p.kind == "image" else entry.images
-        length = p.size if p.kind == "vector" else (size or suite.size or p.size)
+        length = p.size if p.kind in ("vector", "signal") else (size or suite.size or p.size)
         for image in images:
             for s in entry.seeds:
                 for m in chosen:
@@ -246,7 +246,11 @@ def run_task(task: Task, out: str | Path, *, time_budget: float | None = None) -
         "version": __version__,
         "commit": git_commit(),
     }
-    problem = _problem(task)
+    try:
+        problem = _problem(task)
+    except ValueError as err:  # e.g. a size the preset cannot build (pr-gaussian above 32 px): recorded
+        record.update(status="failed", seconds=0.0, error=f"problem: {type(err).__name__}: {err}")
+        return record
     pictures.save_problem(out / task.image_dir, problem)
     params = dict(task.params)
     if METHODS[task.method].iterative:

@@ -55,6 +55,31 @@ STUDIES: dict[str, tuple[str, str]] = {
         f"{_B}.shift:run_sampling_shift",
         "MRI/CT methods at other accelerations / numbers of angles than their preset's",
     ),
+    "sbm-transition": (
+        f"{_B}.sbm_transition:run",
+        "Community detection in the sparse SBM (q = 2, c = 3): overlap vs c_in - c_out for BP, the Bethe "
+        "Hessian, a trained GNN and the adjacency/Laplacian spectra, Kesten-Stigum threshold marked",
+    ),
+    "distribution-shift": (
+        f"{_B}.distribution:run_distribution_shift",
+        "Networks trained on ellipse phantoms vs on photos, tested on natural images: the gap, beside "
+        "untrained networks and TV",
+    ),
+    "test-time-training": (
+        f"{_B}.ttt:run_test_time_training",
+        "Fine-tuning the phantom-trained networks on each test measurement's data consistency: the share "
+        "of the distribution-shift gap it closes",
+    ),
+    "adversarial": (
+        f"{_B}.adversarial:run_adversarial",
+        "Worst-case (PGD) vs random measurement perturbations of size eps ||y||: PSNR vs eps for classical "
+        "and learned methods",
+    ),
+    "small-features": (
+        f"{_B}.small_features:run_small_features",
+        "Small discs and lines inserted at known positions: local error and contrast recovered by each "
+        "method",
+    ),
 }
 
 

@@ -79,9 +79,9 @@ def _entries(
     out = []
     for p in PRESETS.values():
         chosen = None if methods is None else tuple(methods(p))
-        if chosen == ():
+        if chosen == () or p.kind == "graph":  # graphs: the sbm-transition study, not the image suites
             continue
-        if p.kind == "vector":
+        if p.kind in ("vector", "signal"):  # generated signals: the seed varies them
             out.append(SuiteEntry(p.name, chosen, (p.sample,), vector_seeds))
         elif p.sample == "digits":  # the seed picks the held-out digit (and the operator's random parts)
             out.append(SuiteEntry(p.name, chosen, (p.sample,), digit_seeds))

@@ -23,3 +23,13 @@ try:  # sparse vectors (Bernoulli-Gaussian, exactly sparse, CS problems)
 except ModuleNotFoundError as err:  # only while sparse.py does not exist yet; its own bugs still raise
     if err.name != f"{__name__}.sparse":
         raise
+
+from . import signals  # noqa: E402 - 1-D test signals (spikes, piecewise constant, complex Gaussian)
+from .signals import *  # noqa: E402, F403
+
+__all__ += signals.__all__
+
+from . import graphs  # noqa: E402 - stochastic block model graphs (community detection)
+from .graphs import *  # noqa: E402, F403
+
+__all__ += graphs.__all__

@@ -52,10 +52,13 @@ class MethodInfo:
 
 
 _C = "inverselab.methods.classical"
+_R = "inverselab.methods.phase_retrieval"
+_S = "inverselab.methods.signals"
 _P = "inverselab.methods.pnp"
 _L = "inverselab.methods.learned"
 _G = "inverselab.methods.generative"
 _U = "inverselab.methods.untrained"
+_K = "inverselab.methods.community"
 METHODS: dict[str, MethodInfo] = {
     m.name: m
     for m in [
@@ -148,6 +151,54 @@ METHODS: dict[str, MethodInfo] = {
             "Approximate message passing with soft thresholding and Onsager correction (Gaussian A)",
             "message-passing",
             "Donoho, Maleki & Montanari, PNAS 2009",
+            iterative=True,
+        ),
+        MethodInfo(
+            "admm-l1",
+            f"{_S}:admm_l1",
+            "ADMM for the LASSO min ||Ax-y||^2/2 + lam ||x||_1 (x = z splitting, CG x-update)",
+            "variational",
+            "Boyd, Parikh, Chu, Peleato & Eckstein, Found. Trends Mach. Learn. 2011",
+            iterative=True,
+        ),
+        # Phase retrieval: A is a MagnitudeSquared model, y the intensities |Bx|^2.
+        MethodInfo(
+            "spectral-init",
+            f"{_R}:spectral",
+            "Phase retrieval: leading eigenvector of (1/m) sum y_r a_r a_r^H by power iteration, scaled",
+            "direct",
+            "Netrapalli, Jain & Sanghavi, NeurIPS 2013; Candes, Li & Soltanolkotabi, IEEE TIT 2015",
+        ),
+        MethodInfo(
+            "wf",
+            f"{_R}:wf",
+            "Phase retrieval: Wirtinger flow, gradient descent on the intensity loss from the spectral start",
+            "variational",
+            "Candes, Li & Soltanolkotabi, IEEE Trans. Inf. Theory 61(4), 2015",
+            iterative=True,
+        ),
+        MethodInfo(
+            "gerchberg-saxton",
+            f"{_R}:gerchberg_saxton",
+            "Phase retrieval: alternating projections (error reduction) from the spectral start",
+            "variational",
+            "Gerchberg & Saxton, Optik 1972; Fienup, Appl. Opt. 1982",
+            iterative=True,
+        ),
+        MethodInfo(
+            "pnp-wf",
+            f"{_R}:pnp_wf",
+            "Phase retrieval of real images: Wirtinger-flow steps, each followed by a denoiser (TV, DRUNet)",
+            "plug-and-play",
+            "Venkatakrishnan et al. 2013; Metzler, Schniter, Veeraraghavan & Baraniuk, ICML 2018 (prDeep)",
+            iterative=True,
+        ),
+        MethodInfo(
+            "deep-decoder-pr",
+            f"{_R}:deep_decoder_pr",
+            "Phase retrieval of real images: an untrained Deep Decoder fitted to the measured amplitudes",
+            "untrained",
+            "Heckel & Hand, ICLR 2019; Jagatap & Hegde, NeurIPS 2019",
             iterative=True,
         ),
         MethodInfo(
@@ -323,6 +374,42 @@ METHODS: dict[str, MethodInfo] = {
             "untrained",
             "Darestani & Heckel, IEEE Trans. Comput. Imaging 2021",
             iterative=True,
+        ),
+        # Community detection: y is the graph (sparse adjacency), A a StochasticBlockModel, x the labels.
+        MethodInfo(
+            "spectral-adjacency",
+            f"{_K}:spectral_adjacency",
+            "Graphs: spectral clustering on the adjacency matrix's leading eigenvectors",
+            "community",
+        ),
+        MethodInfo(
+            "spectral-laplacian",
+            f"{_K}:spectral_laplacian",
+            "Graphs: spectral clustering on the normalized Laplacian's smallest eigenvectors",
+            "community",
+            "Shi & Malik, IEEE TPAMI 2000; Ng, Jordan & Weiss, NIPS 2001",
+        ),
+        MethodInfo(
+            "bethe-hessian",
+            f"{_K}:bethe_hessian",
+            "Graphs: spectral clustering on the Bethe Hessian (r^2-1)I - rA + D, its negative eigenvalues",
+            "community",
+            "Saade, Krzakala & Zdeborova, NeurIPS 2014",
+        ),
+        MethodInfo(
+            "sbm-bp",
+            f"{_K}:sbm_bp",
+            "Graphs: belief propagation for the stochastic block model (A's c_in, c_out), damped, parallel",
+            "message-passing",
+            "Decelle, Krzakala, Moore & Zdeborova, Phys. Rev. E 84, 066106 (2011)",
+            iterative=True,
+        ),
+        MethodInfo(
+            "gnn",
+            f"{_K}:gnn",
+            "Graphs: a trained graph network (message passing with D, A, A^2, A^4; shipped for sbm-2groups)",
+            "learned",
+            "Chen, Li & Bruna, ICLR 2019 (simplified: no line graph)",
         ),
     ]
 }

@@ -19,6 +19,7 @@ from .dip import SkipNet, skip_net_max_scales
 from .dncnn import DnCNN
 from .drunet import DRUNet, noise_level_map
 from .gan import DCGAN
+from .gnn import GraphNet
 from .lista import ALISTA, LAMP, LISTA, LISTACP, LISTACPSS
 from .postprocess import INITIAL_METHODS, PostProcess
 from .primal_dual import LearnedPrimalDual
@@ -53,6 +54,7 @@ __all__ = [
     "deep_decoder_num_parameters",
     "SkipNet",
     "skip_net_max_scales",
+    "GraphNet",
     "NETWORKS",
 ]
 
@@ -72,4 +74,5 @@ NETWORKS: dict[str, type[nn.Module]] = {
     "vae": VAE,
     "gan": DCGAN,
     "ddpm": DDPM,
+    "gnn": GraphNet,
 }

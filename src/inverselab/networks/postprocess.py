@@ -23,11 +23,12 @@ INITIAL_METHODS = ("adjoint", "zero-filled", "fbp")
 
 def direct_reconstruction(initial: str, y: torch.Tensor, A) -> torch.Tensor:
     """The direct method ``initial`` (one of :data:`INITIAL_METHODS`) on ``y``: real (complex results are
-    replaced by their magnitude), without gradient (it has no parameters)."""
+    replaced by their magnitude), without gradient (it has no parameters), except with respect to ``y`` when
+    ``y`` requires one (an adversarial attack on the measurements, :mod:`inverselab.robustness`)."""
     from ..methods import classical
 
     fn = {"adjoint": classical.adjoint, "zero-filled": classical.zero_filled, "fbp": classical.fbp}
-    with torch.no_grad():
+    with torch.set_grad_enabled(torch.is_grad_enabled() and y.requires_grad):
         x0 = fn[initial](y, A)
     return x0.abs() if x0.is_complex() else x0
 

@@ -3,12 +3,24 @@
 Each module lists its public names in ``__all__``; this package re-exports them all.
 """
 
-from . import base, blur, compressed_sensing, inpainting, mri, resampling, tomography
+from . import (
+    base,
+    blur,
+    compressed_sensing,
+    convolution,
+    inpainting,
+    mri,
+    phase_retrieval,
+    resampling,
+    tomography,
+)
 from .base import *  # noqa: F403
 from .blur import *  # noqa: F403
 from .compressed_sensing import *  # noqa: F403
+from .convolution import *  # noqa: F403
 from .inpainting import *  # noqa: F403
 from .mri import *  # noqa: F403
+from .phase_retrieval import *  # noqa: F403
 from .resampling import *  # noqa: F403
 from .tomography import *  # noqa: F403
 
@@ -20,4 +32,6 @@ __all__ = [
     *mri.__all__,
     *resampling.__all__,
     *tomography.__all__,
+    *convolution.__all__,
+    *phase_retrieval.__all__,
 ]

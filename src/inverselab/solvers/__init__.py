@@ -15,6 +15,13 @@ from .cg import cg, tikhonov_cg
 from .csgm import csgm
 from .diffusion import dps, pigdm
 from .pdhg import pdhg, stacked_norm, tv_pdhg
+from .phase_retrieval import (
+    fit_untrained_intensities,
+    gerchberg_saxton,
+    pnp_wirtinger_flow,
+    spectral_init,
+    wirtinger_flow,
+)
 from .pnp import hqs, pnp_admm, pnp_pgd, red, sigma_schedule
 from .proximal_gradient import fista, gradient_descent, ista
 from .untrained import UntrainedResult, fit_untrained
@@ -41,6 +48,11 @@ __all__ = [
     "pigdm",
     "fit_untrained",
     "UntrainedResult",
+    "spectral_init",
+    "wirtinger_flow",
+    "gerchberg_saxton",
+    "pnp_wirtinger_flow",
+    "fit_untrained_intensities",
 ]
 
 from . import amp as _amp_module
@@ -49,4 +61,8 @@ from .amp import *  # noqa: F403
 from .direct import *  # noqa: F403
 
 __all__ += [name for name in (*_amp_module.__all__, *direct.__all__) if name not in __all__]
-del _admm_module, _cg_module, _pdhg_module, _pg_module, _amp_module
+from . import community as _community_module  # noqa: E402 - community detection (spectral, SBM BP)
+from .community import *  # noqa: E402, F403
+
+__all__ += _community_module.__all__
+del _admm_module, _cg_module, _pdhg_module, _pg_module, _amp_module, _community_module

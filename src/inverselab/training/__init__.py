@@ -7,8 +7,11 @@
 - :mod:`~inverselab.training.losses`: MSE, L1 and 1 - SSIM.
 - :mod:`~inverselab.training.trainer`: :class:`~inverselab.training.trainer.TrainConfig` and
   :func:`~inverselab.training.trainer.train` (``inverselab train``).
+- :mod:`~inverselab.training.adaptation`: test-time training,
+  :func:`~inverselab.training.adaptation.adapt_to_measurement` (fine-tune a trained ``model(y, A)`` on one
+  measurement's data consistency; Darestani, Liu & Heckel, ICML 2022).
 
-Importing this package does not import torch (import the trainer and losses modules by name).
+Importing this package does not import torch (import the trainer, losses and adaptation modules by name).
 """
 
 from __future__ import annotations
