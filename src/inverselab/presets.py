@@ -569,9 +569,10 @@ PRESETS: dict[str, Preset] = {
                 "ista-wavelet": {"lam": 0.001},
                 "unet": {"weights": "unet-mri-4x"},
                 "modl": {"weights": "modl-mri-4x"},
+                "unrolled-pg": {"weights": "unrolled-pg-mri-4x"},
                 **_UNTRAINED["mri"],
             },
-            learned=("modl", "unet"),
+            learned=("modl", "unrolled-pg", "unet"),
             untrained=("convdecoder",),
         ),
         Preset(
