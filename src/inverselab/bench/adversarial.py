@@ -24,8 +24,18 @@ from typing import Any
 
 from .._checks import check_number
 from .._files import write_atomic
-from .parallel import imap_unordered
-from .shift import _check_common, _check_samples, _check_values, _images, _names, _select_presets
+from .parallel import map_ordered
+from .shift import (
+    _TASK_BAR,
+    _check_common,
+    _check_samples,
+    _check_values,
+    _finite,
+    _images,
+    _mean,
+    _names,
+    _select_presets,
+)
 from .shift_figures import fmt, images_sentence, method_styles
 from .studies import StudyResult
 
@@ -182,15 +192,6 @@ def _run_task(task: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _finite(v: float) -> float | None:
-    return float(v) if math.isfinite(v) else None
-
-
-def _mean(values: list[float]) -> float | None:
-    vals = [v for v in values if v is not None and math.isfinite(v)]
-    return sum(vals) / len(vals) if vals else None
-
-
 def run_adversarial(
     out: str | Path,
     *,
@@ -307,18 +308,7 @@ def run_adversarial(
                 }
             )
     wall = time.perf_counter()
-    results: list[dict[str, Any] | None] = [None] * len(tasks)
-    for i, res in imap_unordered(
-        _run_task,
-        tasks,
-        jobs=jobs,
-        threads=1,
-        progress=progress,
-        desc=_NAME,
-        unit="problem",
-        label=lambda t: f"{t['preset']} {t['sample']}",
-    ):
-        results[i] = res
+    results = map_ordered(_run_task, tasks, jobs=jobs, threads=1, progress=progress, desc=_NAME, **_TASK_BAR)
     wall = time.perf_counter() - wall
 
     from ..presets import get_preset

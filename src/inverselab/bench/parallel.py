@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-__all__ = ["imap_unordered", "default_threads"]
+__all__ = ["imap_unordered", "map_ordered", "default_threads"]
 
 
 def default_threads(jobs: int) -> int:
@@ -87,3 +87,12 @@ def imap_unordered(
                     future.cancel()
     finally:
         bar.close()
+
+
+def map_ordered(fn: Callable[[Any], Any], tasks: Sequence[Any], **kwargs: Any) -> list[Any]:
+    """``[fn(task) for task in tasks]``, in the order of ``tasks``, run by :func:`imap_unordered` (same
+    keyword arguments: ``jobs``, ``threads``, ``progress``, ``desc``, ``unit``, ``label``)."""
+    results: list[Any] = [None] * len(tasks)
+    for i, result in imap_unordered(fn, tasks, **kwargs):
+        results[i] = result
+    return results

@@ -9,20 +9,10 @@ from typing import Any
 
 import numpy as np
 
+from .shift_figures import RC as _RC
 from .shift_figures import fmt
 
 __all__ = ["plot_adversarial", "plot_adversarial_examples", "plot_feature_crops"]
-
-_RC = {
-    "font.size": 9,
-    "axes.titlesize": 10,
-    "axes.labelsize": 9,
-    "legend.fontsize": 9,
-    "xtick.labelsize": 8,
-    "ytick.labelsize": 8,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-}
 
 
 def _plt():

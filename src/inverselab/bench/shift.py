@@ -25,7 +25,7 @@ from typing import Any
 
 from .._checks import check_number
 from .._files import write_atomic
-from .parallel import imap_unordered
+from .parallel import map_ordered
 from .shift_figures import (
     dropped_sentence,
     fmt,
@@ -196,8 +196,19 @@ def _check_values(arg: str, values: Sequence[float] | None) -> list[float] | Non
 
 
 # --- running ------------------------------------------------------------------------------------------------
-def _finite(v: float) -> float | None:
-    return float(v) if math.isfinite(v) else None
+#: Progress-bar settings of studies whose tasks are one (preset, image) problem each.
+_TASK_BAR: dict[str, Any] = {"unit": "problem", "label": lambda task: f"{task['preset']} {task['sample']}"}
+
+
+def _finite(v: float | None) -> float | None:
+    """``v`` as a float, or ``None`` for ``None``, NaN and infinities (JSON has no NaN)."""
+    return float(v) if v is not None and math.isfinite(v) else None
+
+
+def _mean(values) -> float | None:
+    """The mean of the finite values (``None`` entries skipped), or ``None`` if there are none."""
+    vals = [v for v in values if v is not None and math.isfinite(v)]
+    return sum(vals) / len(vals) if vals else None
 
 
 def _run_task(task: dict[str, Any]) -> dict[str, Any]:
@@ -225,19 +236,7 @@ def _run_task(task: dict[str, Any]) -> dict[str, Any]:
 
 def _run_tasks(name: str, tasks: list[dict[str, Any]], jobs: int, progress: bool) -> list[dict[str, Any]]:
     """Results in the order of ``tasks``: in this process, or in a pool of ``jobs`` one-thread workers."""
-    results: list[dict[str, Any] | None] = [None] * len(tasks)
-    for i, result in imap_unordered(
-        _run_task,
-        tasks,
-        jobs=jobs,
-        threads=1,
-        progress=progress,
-        desc=name,
-        unit="problem",
-        label=lambda task: f"{task['preset']} {task['sample']}",
-    ):
-        results[i] = result
-    return results  # type: ignore[return-value]
+    return map_ordered(_run_task, tasks, jobs=jobs, threads=1, progress=progress, desc=name, **_TASK_BAR)
 
 
 def _sweep(

@@ -21,6 +21,19 @@ __all__ = [
 _MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">")
 
 
+#: Matplotlib settings of the study figures (small fonts, no top/right spines).
+RC = {
+    "font.size": 9,
+    "axes.titlesize": 10,
+    "axes.labelsize": 9,
+    "legend.fontsize": 9,
+    "xtick.labelsize": 8,
+    "ytick.labelsize": 8,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+}
+
+
 def method_styles(plan: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """One colour and marker per method for the whole figure; direct baselines dashed."""
     from ..methods import METHODS
@@ -62,17 +75,7 @@ def plot_panels(
     ncols = n if n <= 3 else (2 if n == 4 else 3)
     nrows = math.ceil(n / ncols)
     styles = method_styles(plan)
-    rc = {
-        "font.size": 9,
-        "axes.titlesize": 10,
-        "axes.labelsize": 9,
-        "legend.fontsize": 9,
-        "xtick.labelsize": 8,
-        "ytick.labelsize": 8,
-        "axes.spines.top": False,
-        "axes.spines.right": False,
-    }
-    with plt.rc_context(rc):
+    with plt.rc_context(RC):
         fig, axes = plt.subplots(
             nrows,
             ncols,

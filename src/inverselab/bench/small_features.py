@@ -24,8 +24,8 @@ from typing import Any
 
 from .._checks import check_number
 from .._files import write_atomic
-from .parallel import imap_unordered
-from .shift import _check_common, _check_samples, _images, _names, _select_presets
+from .parallel import map_ordered
+from .shift import _TASK_BAR, _check_common, _check_samples, _finite, _images, _mean, _names, _select_presets
 from .shift_figures import images_sentence
 from .studies import StudyResult
 
@@ -118,15 +118,6 @@ def _run_task(task: dict[str, Any]) -> dict[str, Any]:
     if task["keep_images"]:
         out["images"]["truth"] = x[0, 0].float().numpy()
     return out
-
-
-def _finite(v: float) -> float | None:
-    return float(v) if v is not None and math.isfinite(v) else None
-
-
-def _mean(values) -> float | None:
-    vals = [v for v in values if v is not None and math.isfinite(v)]
-    return sum(vals) / len(vals) if vals else None
 
 
 def run_small_features(
@@ -223,18 +214,7 @@ def run_small_features(
                 }
             )
     wall = time.perf_counter()
-    results: list[dict[str, Any] | None] = [None] * len(tasks)
-    for i, res in imap_unordered(
-        _run_task,
-        tasks,
-        jobs=jobs,
-        threads=1,
-        progress=progress,
-        desc=_NAME,
-        unit="problem",
-        label=lambda t: f"{t['preset']} {t['sample']}",
-    ):
-        results[i] = res
+    results = map_ordered(_run_task, tasks, jobs=jobs, threads=1, progress=progress, desc=_NAME, **_TASK_BAR)
     wall = time.perf_counter() - wall
 
     data_presets: dict[str, Any] = {}

@@ -19,19 +19,9 @@ import torch
 from .._checks import check_choice, check_number, check_tensor
 from ..noise import make_generator
 from .base import LinearOperator, Operator, _as_shape, complex_dtype_of, real_dtype_of
+from .compressed_sensing import _signal_shape
 
 __all__ = ["GaussianSensingMatrix", "CodedDiffraction", "MagnitudeSquared", "octanary_masks"]
-
-
-def _signal_shape(in_shape: int | Sequence[int]) -> tuple[int, ...]:
-    if isinstance(in_shape, int) and not isinstance(in_shape, bool):
-        in_shape = (in_shape,)
-    try:
-        return _as_shape("in_shape", in_shape)
-    except TypeError:
-        raise TypeError(
-            f"in_shape must be an integer or a tuple of positive sizes, got {in_shape!r}"
-        ) from None
 
 
 def _as_complex(t: torch.Tensor) -> torch.Tensor:
