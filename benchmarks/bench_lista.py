@@ -53,7 +53,8 @@ def classical_curves(A, x, y, layers: int, lam: float) -> dict[str, list[float]]
 
 def model_curve(weights: str, A, x, y) -> tuple[str, list[float], str]:
     """Per-layer NMSE (dB) of the model saved as ``weights``; ``(label, curve, note)``. The label is the
-    model kind, ``tied`` for a tied LISTA-CP(SS), and ``shipped`` for shipped weights."""
+    model kind, ``tied`` for a tied LISTA-CP(SS), ``analytic start`` for ``init="analytic"``, and
+    ``shipped`` for shipped weights."""
     from inverselab.training.checkpoints import read_sidecar
     from inverselab.weights import find_weights, list_weights, load_model
 
@@ -65,8 +66,9 @@ def model_curve(weights: str, A, x, y) -> tuple[str, list[float], str]:
     train_s = (meta.get("metrics") or {}).get("train_seconds")
     note = f"{path.name}" + (f" (trained in {train_s:.0f} s)" if train_s else "")
     shipped = any(Path(row["path"]).resolve() == path.resolve() for row in list_weights())
-    tied = (meta.get("network_config") or {}).get("tied")
-    label = str(meta.get("model", path.stem)) + (" tied" if tied else "")
+    config = meta.get("network_config") or {}
+    label = str(meta.get("model", path.stem)) + (" tied" if config.get("tied") else "")
+    label += " (analytic start)" if config.get("init") == "analytic" else ""
     return label + (" (shipped)" if shipped else ""), curve, note
 
 

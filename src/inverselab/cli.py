@@ -100,6 +100,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="peak learning rate (default 1e-3; 5e-4 for LISTA; vae 1e-3, gan and ddpm 2e-4, constant)",
     )
     p_train.add_argument(
+        "--weight-lr",
+        type=float,
+        help="LISTA family: learning rate of the matrices (W, B); default --lr. Lower suits a network "
+        "started at good weights (--model lista-cp --net init=analytic)",
+    )
+    p_train.add_argument(
         "--layers", type=int, default=16, help="LISTA family (cs-sparse-250x500): layers (default 16)"
     )
     p_train.add_argument(
@@ -526,9 +532,13 @@ def _cmd_train_sparse(args) -> int:
         snr_db=args.snr_db,
         patience=args.patience,
         model_kwargs=model_kwargs,
-        progress=not args.quiet and sys.stderr.isatty(),
+        weight_lr=args.weight_lr,
+        # one line per layer (16 in all), also into logs: a long run shows where it is
+        progress=False if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True)),
         out=out / "model",
         command=_command_line(),
+        checkpoint_dir=out / "checkpoints",
+        resume=args.resume,
     )
     print(
         f"{args.preset} / {args.model}: held-out NMSE {history['nmse_db_per_layer'][-1]:.2f} dB at "

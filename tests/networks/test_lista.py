@@ -137,6 +137,31 @@ def test_tied_variant_shares_one_weight_scaled_per_layer(problem, cls, tmp_path)
         cls(A, 2, tied=1)
 
 
+@pytest.mark.parametrize("tied", [False, True])
+def test_analytic_start_is_alista_without_support_selection(problem, tied, tmp_path):
+    """``init="analytic"``: ``W_k = gamma_k V_k`` with ``V_k`` = ALISTA's analytic weight and unit steps, so
+    the untrained LISTA-CP is ALISTA with ``p = 0`` (no support selection), layer by layer; it saves and
+    loads like any network."""
+    A, x, y = problem
+    K = 5
+    net = LISTACP(A, K, init="analytic", tied=tied)
+    reference = ALISTA(A, K, p=0.0)
+    with torch.no_grad():
+        for a, b in zip(net(y.float(), return_all=True), reference(y.float(), return_all=True), strict=True):
+            torch.testing.assert_close(a, b)
+    m, n = A.matrix.shape
+    count = sum(p.numel() for p in net.parameters())
+    assert count == (m * n + 2 * K if tied else K * (m * n + 2))
+    assert [p.numel() for p in net.layer_parameters(1)] == ([1, 1] if tied else [m * n, 1, 1])
+    path = save_weights(tmp_path / "an", net, {"model": "lista-cp", "network_config": net.config})
+    twin = load_model(path)
+    assert twin.config["init"] == "analytic"
+    with torch.no_grad():
+        torch.testing.assert_close(twin(y.float()), net(y.float()))
+    with pytest.raises(ValueError, match="init must be one of"):
+        LISTACP(A, 2, init="zeros")
+
+
 def test_check_matrix_rejects_another_matrix(problem):
     A, _, _ = problem
     net = LISTACP(A, 2)

@@ -136,3 +136,49 @@ def test_patience_ends_a_stage_without_improvement():
     for stage in hist["layers"][0]["stages"]:
         assert 30 <= stage["steps"] < 5000, stage
         assert stage["best_nmse_db"] <= stage["start_nmse_db"]
+
+
+def test_resume_after_a_layer_gives_the_uninterrupted_result(tmp_path):
+    """A per-layer checkpoint (network, batch generator, history) lets a run stopped after layer 2 of 3 end
+    with exactly the weights and history of the run that was never stopped."""
+    import shutil
+
+    from inverselab.training.checkpoints import latest_checkpoint
+
+    A = GaussianMatrix(40, 20, generator=0, normalize_columns=True)
+    kw = dict(A=A, steps=(15, 5, 5), lr=5e-3, eval_every=5, val_size=50, seed=2)
+    full, hist = train_sparse_coding("lista-cp", 3, checkpoint_dir=tmp_path / "full", **kw)
+    assert latest_checkpoint(tmp_path / "full").name == "step-000003"
+    # the run "killed" after layer 2: its directory holds the layer-2 checkpoint only
+    shutil.copytree(tmp_path / "full" / "step-000002", tmp_path / "cut" / "step-000002")
+    lines = []
+    net, again = train_sparse_coding(
+        "lista-cp", 3, checkpoint_dir=tmp_path / "cut", resume=True, progress=lines.append, **kw
+    )
+    assert lines[0].startswith("lista-cp: resumed after layer 2/3") and len(lines) == 2
+    for p, q in zip(net.parameters(), full.parameters(), strict=True):
+        assert torch.equal(p, q)
+    assert again["nmse_db_per_layer"] == hist["nmse_db_per_layer"]
+    assert again["layers"] == hist["layers"] and again["loss"] == hist["loss"]
+    # other settings are refused, naming what differs
+    with pytest.raises(ValueError, match="training"):
+        train_sparse_coding("lista-cp", 3, checkpoint_dir=tmp_path / "cut", resume=True, **{**kw, "lr": 1e-3})
+    with pytest.raises(FileNotFoundError, match="no checkpoint"):
+        train_sparse_coding("lista-cp", 3, checkpoint_dir=tmp_path / "none", resume=True, **kw)
+
+
+def test_weight_lr_moves_the_matrices_at_their_own_rate():
+    """``weight_lr`` sets the matrices' learning rate apart from the scalars': a tiny one leaves ``W`` almost
+    where it started while the thresholds still train (the recipe for LISTA-CP's analytic start)."""
+    from inverselab.networks import NETWORKS
+
+    A = GaussianMatrix(40, 20, generator=0, normalize_columns=True)
+    start = NETWORKS["lista-cp"](A, 2, init="analytic")
+    kw = dict(A=A, steps=(40, 0, 0), lr=1e-2, eval_every=10, val_size=50, model_kwargs={"init": "analytic"})
+    slow, _ = train_sparse_coding("lista-cp", 2, weight_lr=1e-7, **kw)
+    fast, _ = train_sparse_coding("lista-cp", 2, **kw)
+    moved = lambda net: float((net.W[0] - start.W[0]).detach().abs().max())  # noqa: E731
+    assert moved(slow) < 1e-5 < 1e-3 < moved(fast)
+    assert abs(float(slow.theta[0].detach()) - float(start.theta[0])) > 1e-2
+    with pytest.raises(ValueError, match="weight_lr"):
+        train_sparse_coding("lista-cp", 2, A=A, weight_lr=-1.0)

@@ -29,7 +29,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .._checks import check_number, check_tensor
+from .._checks import check_choice, check_number, check_tensor
 
 __all__ = [
     "SparseCodingNetwork",
@@ -300,6 +300,7 @@ class LISTACP(SparseCodingNetwork):
         n: int | None = None,
         lam: float = 0.4,
         tied: bool = False,
+        init: str = "ista",
     ):
         """Build the network.
 
@@ -308,35 +309,53 @@ class LISTACP(SparseCodingNetwork):
             num_layers: Number of layers ``K``.
             m: Number of measurements (only needed without ``A``).
             n: Signal length (only needed without ``A``).
-            lam: The L1 weight of the ISTA initialization.
+            lam: The L1 weight of the ISTA initialization (``init="ista"``: ``theta = lam/L``), or the initial
+                threshold (``init="analytic"``: ``theta = lam``).
             tied: One ``W`` shared by all layers, scaled by a learned step ``gamma_k`` per layer.
+            init: ``"ista"`` (the papers': ``W = A/L``, the untrained network is ISTA) or ``"analytic"``
+                (``W_k = gamma_k V_k`` with ``V_k`` started at ALISTA's :func:`analytic_weight` and a learned
+                step ``gamma_k = 1``: the untrained network is ALISTA's iteration without support selection).
+                Every ``V_k`` is still learned, so the function class is LISTA-CP's; the redundant step lets
+                the scale of each layer move at the scalars' learning rate while ``V_k`` moves slowly
+                (``weight_lr`` of :func:`~inverselab.training.sparse_coding.train_sparse_coding`). Liu et al.
+                (2019) find the trained LISTA-CP weights close to the analytic one; starting there trains to
+                a given NMSE in a fraction of the steps.
         """
         super().__init__(A, num_layers, m, n)
         self.lam = float(check_number("lam", lam, low=0))
         if not isinstance(tied, bool):
             raise TypeError(f"tied must be a bool, got {tied!r}")
         self.tied = tied
-        L = self._lipschitz()
-        if tied:
-            self.W = nn.Parameter(self.A / L)
-            self.gamma = self._scalars([1.0] * self.num_layers)
+        self.init = check_choice("init", init, ("ista", "analytic"))
+        if self.init == "analytic":
+            W0 = analytic_weight(self.A) if self.initialized else torch.zeros_like(self.A)
+            theta0 = self.lam
         else:
-            self.W = nn.ParameterList(nn.Parameter(self.A / L) for _ in range(self.num_layers))
-        self.theta = self._scalars([self.lam / L] * self.num_layers)
+            L = self._lipschitz()
+            W0, theta0 = self.A / L, self.lam / L
+        if tied:
+            self.W = nn.Parameter(W0.clone())
+        else:
+            self.W = nn.ParameterList(nn.Parameter(W0.clone()) for _ in range(self.num_layers))
+        self.stepped = tied or self.init == "analytic"  # W_k = gamma_k * (shared or per-layer) W
+        if self.stepped:
+            self.gamma = self._scalars([1.0] * self.num_layers)
+        self.theta = self._scalars([theta0] * self.num_layers)
 
     def _extra_config(self) -> dict[str, Any]:
-        return {"lam": self.lam, "tied": self.tied}
+        return {"lam": self.lam, "tied": self.tied, "init": self.init}
 
     def layer_parameters(self, k: int) -> list[nn.Parameter]:
         if self.tied:  # the shared W belongs to the first layer; later layers add a step and a threshold
             return ([self.W] if k == 0 else []) + [self.gamma[k], self.theta[k]]
-        return [self.W[k], self.theta[k]]
+        return [self.W[k]] + ([self.gamma[k]] if self.stepped else []) + [self.theta[k]]
 
     def _threshold(self, k: int, v: torch.Tensor) -> torch.Tensor:
         return soft(v, self.theta[k])
 
     def _weight(self, k: int) -> torch.Tensor:
-        return self.gamma[k] * self.W if self.tied else self.W[k]
+        W = self.W if self.tied else self.W[k]
+        return self.gamma[k] * W if self.stepped else W
 
     def _layer(self, k, y, x, state):
         residual = y - x @ self.A.T.to(x.dtype)
@@ -368,6 +387,7 @@ class LISTACPSS(LISTACP):
         p: float = 1.2,
         p_max: float = 13.0,
         tied: bool = False,
+        init: str = "ista",
     ):
         """Build the network.
 
@@ -380,8 +400,9 @@ class LISTACPSS(LISTACP):
             p: Support-selection increment per layer, in percent.
             p_max: Largest support-selection percentage.
             tied: One ``W`` shared by all layers, scaled by a learned step per layer (see :class:`LISTACP`).
+            init: ``"ista"`` or ``"analytic"`` starting weights (see :class:`LISTACP`).
         """
-        super().__init__(A, num_layers, m=m, n=n, lam=lam, tied=tied)
+        super().__init__(A, num_layers, m=m, n=n, lam=lam, tied=tied, init=init)
         self.p = float(check_number("p", p, low=0, high=100))
         self.p_max = float(check_number("p_max", p_max, low=0, high=100))
         self.percentages = support_percentages(self.num_layers, self.p, self.p_max)

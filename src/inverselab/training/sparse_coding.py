@@ -146,6 +146,7 @@ def train_sparse_coding(
     snr_db: float | None = None,
     batch_size: int = 64,
     lr: float = 5e-4,
+    weight_lr: float | None = None,
     refine: Sequence[float] = (0.2, 0.02),
     steps: int | Sequence[int] = (2000, 1000, 1000),
     patience: int | None = None,
@@ -157,6 +158,8 @@ def train_sparse_coding(
     progress: bool | Callable[[str], None] = False,
     out: str | os.PathLike | None = None,
     command: str = "",
+    checkpoint_dir: str | os.PathLike | None = None,
+    resume: bool = False,
 ) -> tuple[torch.nn.Module, dict[str, Any]]:
     """Train a sparse-coding network layer by layer (Chen et al. 2018; Borgerding & Schniter 2017).
 
@@ -177,6 +180,10 @@ def train_sparse_coding(
         snr_db: Training/validation SNR in dB, ``None`` for noiseless measurements.
         batch_size: Vectors per step (64 in the papers).
         lr: Learning rate of the new-layer stage (Adam, 5e-4 in the papers).
+        weight_lr: Learning rate of the matrix parameters (``W``, ``B``) in the new-layer stage, scaled by the
+            same ``refine`` factors; default ``lr`` (the papers' single rate). Lower than ``lr`` suits
+            networks started at good weights (LISTA-CP with ``init="analytic"``), whose steps and thresholds
+            must move fast while noisy steps on the matrices would only undo their start.
         refine: Learning-rate factors of the fine-tuning stages.
         steps: Steps per stage: one number for every stage, or one per stage (new layer first, then one per
             ``refine`` factor).
@@ -191,6 +198,11 @@ def train_sparse_coding(
         progress: ``True`` prints one line per layer; a callable receives those lines instead.
         out: If given, save the trained weights there (:func:`~inverselab.training.checkpoints.save_weights`).
         command: The command that reproduces the run, recorded in the sidecar.
+        checkpoint_dir: If given, write a checkpoint there after every layer (atomically,
+            :func:`~inverselab.training.checkpoints.save_checkpoint`: the network, the training-batch
+            generator, the history and the settings).
+        resume: Continue from the latest checkpoint in ``checkpoint_dir`` (same settings required) with the
+            next layer; the result is the one an uninterrupted run gives.
 
     Returns:
         ``(model, history)``: the trained network (eval mode) and a dict with ``"nmse_db_per_layer"``
@@ -209,6 +221,9 @@ def train_sparse_coding(
     num_layers = check_number("num_layers", num_layers, low=1, integer=True)
     batch_size = check_number("batch_size", batch_size, low=1, integer=True)
     lr = float(check_number("lr", lr, low=0, low_inclusive=False))
+    weight_lr = (
+        lr if weight_lr is None else float(check_number("weight_lr", weight_lr, low=0, low_inclusive=False))
+    )
     factors = [float(check_number("refine", f, low=0, low_inclusive=False)) for f in refine]
     num_stages = 1 + len(factors)
     if isinstance(steps, int) and not isinstance(steps, bool):
@@ -237,10 +252,40 @@ def train_sparse_coding(
     x_val, y_val = sparse_coding_batch(
         matrix, val_size, make_generator(seed + 1), sparsity=sparsity, snr_db=snr_db
     )
-    initial = evaluate_nmse_db(net, y_val, x_val)
-    history: dict[str, Any] = {"initial_nmse_db_per_layer": initial, "layers": [], "loss": []}
-    start = time.perf_counter()
-    for k in range(1, num_layers + 1):
+    setup = {
+        "model": model_name,
+        "network_config": net.config,
+        "preset": preset,
+        "seed": seed,
+        "data": {
+            "matrix_seed": None if matrix_given else matrix_seed,
+            "sparsity": sparsity,
+            "snr_db": snr_db,
+            "val_size": val_size,
+            "batch_size": batch_size,
+        },
+        "training": {
+            "lr": lr,
+            "weight_lr": weight_lr,
+            "refine": factors,
+            "steps": steps,
+            "patience": patience,
+            "warm_start": warm_start,
+            "eval_every": eval_every,
+        },
+    }
+    history: dict[str, Any] = {"layers": [], "loss": [], "seconds": 0.0}
+    first = 1
+    if resume:
+        if checkpoint_dir is None:
+            raise ValueError("resume=True needs checkpoint_dir")
+        first, history = _resume(checkpoint_dir, net, train_gen, setup)
+        if say is not None:
+            say(f"{model_name}: resumed after layer {first - 1}/{num_layers} from {checkpoint_dir}")
+    else:
+        history["initial_nmse_db_per_layer"] = evaluate_nmse_db(net, y_val, x_val)
+    start = time.perf_counter() - history["seconds"]
+    for k in range(first, num_layers + 1):
         record: dict[str, Any] = {"layer": k, "stages": []}
         for stage in range(num_stages):
             if stage == 0:
@@ -254,17 +299,25 @@ def train_sparse_coding(
             done, best = _run_stage(
                 net, params, stage_lr, steps[stage], k, matrix, train_gen, x_val, y_val,
                 batch_size=batch_size, sparsity=sparsity, snr_db=snr_db, eval_every=eval_every,
-                patience=patience, losses=history["loss"],
+                patience=patience, losses=history["loss"], weight_lr_factor=weight_lr / lr,
             )  # fmt: skip
             record["stages"].append(
                 {"lr": stage_lr, "steps": done, "start_nmse_db": before, "best_nmse_db": best}
             )
         record["nmse_db"] = _layer_nmse_db(net, y_val, x_val, k)
         history["layers"].append(record)
+        history["seconds"] = time.perf_counter() - start
+        if checkpoint_dir is not None:
+            from .checkpoints import save_checkpoint
+
+            save_checkpoint(
+                checkpoint_dir, model=net, generators={"train": train_gen}, step=k, epoch=k,
+                meta={**setup, "command": command, "history": history},
+            )  # fmt: skip
         if say is not None:
             say(
                 f"{model_name} layer {k}/{num_layers}: held-out NMSE {record['nmse_db']:.2f} dB "
-                f"({time.perf_counter() - start:.0f} s)"
+                f"({history['seconds']:.0f} s)"
             )
     history["seconds"] = time.perf_counter() - start
     history["nmse_db_per_layer"] = evaluate_nmse_db(net, y_val, x_val)
@@ -273,26 +326,8 @@ def train_sparse_coding(
         from .checkpoints import save_weights
 
         meta = {
-            "model": model_name,
-            "network_config": net.config,
-            "preset": preset,
+            **setup,
             "command": command,
-            "seed": seed,
-            "data": {
-                "matrix_seed": None if matrix_given else matrix_seed,
-                "sparsity": sparsity,
-                "snr_db": snr_db,
-                "val_size": val_size,
-                "batch_size": batch_size,
-            },
-            "training": {
-                "lr": lr,
-                "refine": factors,
-                "steps": steps,
-                "patience": patience,
-                "warm_start": warm_start,
-                "eval_every": eval_every,
-            },
             "metrics": {
                 "nmse_db": history["nmse_db_per_layer"][-1],
                 "nmse_db_per_layer": history["nmse_db_per_layer"],
@@ -303,6 +338,28 @@ def train_sparse_coding(
         }
         save_weights(out, net, meta)
     return net, history
+
+
+def _resume(directory, net, train_gen, setup: dict) -> tuple[int, dict[str, Any]]:
+    """Load the latest per-layer checkpoint of ``directory`` into ``net`` and ``train_gen``; return the next
+    layer and the history so far. The checkpoint must come from the same setup (model, data, schedule)."""
+    import json
+
+    from .checkpoints import latest_checkpoint, load_checkpoint, read_sidecar
+
+    path = latest_checkpoint(directory)
+    if path is None:
+        raise FileNotFoundError(f"resume: no checkpoint in {directory}")
+    saved = read_sidecar(path / "model.safetensors")
+    # JSON round trip: tuples become lists on both sides
+    differ = [k for k in setup if json.loads(json.dumps(setup[k])) != saved.get(k)]
+    if differ:
+        raise ValueError(
+            f"resume: the checkpoint in {directory} was trained with other settings ({', '.join(differ)}: "
+            f"{', '.join(f'{saved.get(k)!r}' for k in differ)}); use a new output directory"
+        )
+    meta = load_checkpoint(path, model=net, generators={"train": train_gen})
+    return int(meta["step"]) + 1, meta["history"]
 
 
 def _copy_layer(net, source: int, target: int) -> None:
@@ -316,15 +373,20 @@ def _copy_layer(net, source: int, target: int) -> None:
 
 def _run_stage(
     net, params, lr, num_steps, k, matrix, gen, x_val, y_val, *, batch_size, sparsity, snr_db, eval_every,
-    patience, losses,
+    patience, losses, weight_lr_factor=1.0,
 ) -> tuple[int, float]:  # fmt: skip
-    """One stage: Adam on ``params`` for the ``k``-layer output; restores the best held-out parameters."""
+    """One stage: Adam on ``params`` for the ``k``-layer output (matrices at ``lr * weight_lr_factor``);
+    restores the best held-out parameters."""
     net.train()
     best = _layer_nmse_db(net, y_val, x_val, k)
     best_state = copy.deepcopy(net.state_dict())
     if num_steps == 0 or not params:
         return 0, best
-    opt = torch.optim.Adam(params, lr=lr)
+    groups = [
+        {"params": [p for p in params if p.numel() > 1], "lr": lr * weight_lr_factor},
+        {"params": [p for p in params if p.numel() == 1], "lr": lr},
+    ]
+    opt = torch.optim.Adam([g for g in groups if g["params"]])
     trained = {id(p) for p in params}
     for p in net.parameters():  # no gradients for the frozen layers (saves the backward through LISTA's W)
         p.requires_grad_(id(p) in trained)
