@@ -69,6 +69,7 @@ def model_curve(weights: str, A, x, y) -> tuple[str, list[float], str]:
     config = meta.get("network_config") or {}
     label = str(meta.get("model", path.stem)) + (" tied" if config.get("tied") else "")
     label += " (analytic start)" if config.get("init") == "analytic" else ""
+    label += " without support selection" if config.get("p") == 0 else ""
     return label + (" (shipped)" if shipped else ""), curve, note
 
 
@@ -126,14 +127,16 @@ def main(argv: list[str] | None = None) -> int:
         except ImportError:
             print("matplotlib is not installed: no plot", file=sys.stderr)
             return 0
-        fig, ax = plt.subplots(figsize=(6, 4))
-        for name, curve in curves.items():
-            ax.plot(range(1, len(curve) + 1), curve, marker="o", markersize=3, label=name)
+        fig, ax = plt.subplots(figsize=(9, 4.5))
+        colors = plt.get_cmap("tab20").colors  # distinct colours for up to 20 curves
+        for i, (name, curve) in enumerate(curves.items()):
+            style = dict(color=colors[(2 * i) % 20 + (i // 10) % 2], marker="os^dv"[i % 5], markersize=3)
+            ax.plot(range(1, len(curve) + 1), curve, label=name, **style)
         ax.set_xlabel("layer / iteration")
         ax.set_ylabel("NMSE (dB)")
         ax.set_title(f"cs-sparse-250x500, {snr}")
         ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
         fig.tight_layout()
         fig.savefig(args.png, dpi=120)
         print(f"plot: {args.png}")

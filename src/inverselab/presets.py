@@ -489,7 +489,7 @@ PRESETS: dict[str, Preset] = {
                 "fista-l1": {"lam": 1e-3, "num_iter": 2000},
                 "ista-l1": {"lam": 1e-3, "num_iter": 2000},
             },
-            learned=("alista", "lista-cpss", "lamp"),
+            learned=("alista", "lista-cpss", "lista-cp", "lamp"),
         ),
         Preset(
             "cs-image-25pct",

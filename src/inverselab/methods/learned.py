@@ -230,9 +230,13 @@ def lista(y: torch.Tensor, A: LinearOperator, weights: str | os.PathLike | None 
     return _sparse_model(y, A, weights, "lista")
 
 
-def lista_cp(y: torch.Tensor, A: LinearOperator, weights: str | os.PathLike | None = None) -> torch.Tensor:
-    """LISTA-CP (Chen et al. 2018) for the fixed matrix it was trained for; no default weights (train with
-    ``inverselab train cs-sparse-250x500 --model lista-cp [--net tied=true]``)."""
+def lista_cp(
+    y: torch.Tensor, A: LinearOperator, weights: str | os.PathLike | None = "lista-cp-cs-sparse"
+) -> torch.Tensor:
+    """LISTA-CP (Chen et al. 2018, coupled weights, no support selection) for the fixed matrix it was trained
+    for, by default the shipped tied network for ``cs-sparse-250x500`` (one ``W`` started at ALISTA's
+    analytic weight, a learned step and threshold per layer; train others with ``inverselab train
+    cs-sparse-250x500 --model lista-cp [--net tied=true] [--net init=analytic]``)."""
     return _sparse_model(y, A, weights, "lista-cp")
 
 

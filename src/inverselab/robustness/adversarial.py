@@ -502,8 +502,12 @@ def _denoiser(weights=None, sigma=None, self_ensemble: bool = False) -> Method:
 def _sparse(name: str, weights) -> Method:
     from ..methods.learned import _network_of_kind, load_network
 
-    defaults = {"lista-cpss": "lista-cpss-cs-sparse", "alista": "alista-cs-sparse", "lamp": "lamp-cs-sparse"}
-    weights = weights if weights is not None else defaults.get(name)
+    if weights is None and name != "sparse-coder":  # the method's own default (its shipped network)
+        import inspect
+
+        from ..methods import METHODS
+
+        weights = inspect.signature(METHODS[name].load()).parameters["weights"].default
     if name == "sparse-coder":
         if weights is None:
             raise ValueError("weights is required for sparse-coder (name or path)")
