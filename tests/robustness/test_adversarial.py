@@ -120,3 +120,19 @@ def test_arguments_are_checked():
         differentiable_method("dip")
     with pytest.raises(ValueError, match="method must be one of"):
         differentiable_method("no-such-method")
+
+
+def test_sparse_coders_use_their_methods_shipped_weights():
+    """Each LISTA-family method is differentiable with the weights its method defaults to (the same output as
+    the method, gradients reach y); a kind with none shipped asks for weights."""
+    from inverselab.methods import get_method
+
+    p = make_problem("cs-sparse-250x500", seed=3)
+    for name in ("lista-cp", "alista", "lista-cpss", "lamp"):
+        f = differentiable_method(name)
+        torch.testing.assert_close(f(p.y, p.A), get_method(name)(p.y, p.A))
+        y = p.y.clone().requires_grad_(True)
+        f(y, p.A).square().sum().backward()
+        assert y.grad is not None and float(y.grad.abs().sum()) > 0
+    with pytest.raises(ValueError, match="weights is required for lista"):
+        differentiable_method("lista")
