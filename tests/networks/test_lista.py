@@ -174,6 +174,8 @@ def test_check_matrix_rejects_another_matrix(problem):
         LISTA("matrix")
     with pytest.raises(ValueError, match="give A or both m and n"):
         LAMP(None, 3, m=5)
+    with pytest.raises(ValueError, match="y must have the network's dtype torch.float32, got torch.float64"):
+        net(torch.zeros(2, 60, dtype=torch.float64))
 
 
 def test_placeholder_has_shapes_only():

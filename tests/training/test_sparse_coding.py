@@ -179,6 +179,6 @@ def test_weight_lr_moves_the_matrices_at_their_own_rate():
     fast, _ = train_sparse_coding("lista-cp", 2, **kw)
     moved = lambda net: float((net.W[0] - start.W[0]).detach().abs().max())  # noqa: E731
     assert moved(slow) < 1e-5 < 1e-3 < moved(fast)
-    assert abs(float(slow.theta[0].detach()) - float(start.theta[0])) > 1e-2
+    assert abs(float(slow.theta[0].detach()) - float(start.theta[0].detach())) > 1e-2
     with pytest.raises(ValueError, match="weight_lr"):
         train_sparse_coding("lista-cp", 2, A=A, weight_lr=-1.0)

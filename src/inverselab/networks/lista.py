@@ -209,6 +209,11 @@ class SparseCodingNetwork(nn.Module):
             ``x_K`` of shape ``(B, n)``, or the list of all estimates.
         """
         check_tensor("y", y, ndim=2, shape=(self.m,), finite=False)
+        if y.dtype != self.A.dtype:
+            raise ValueError(
+                f"y must have the network's dtype {self.A.dtype}, got {y.dtype} "
+                f"(pass y.to({self.A.dtype}) or convert the network with .to({y.dtype}))"
+            )
         K = (
             self.num_layers
             if num_layers is None
