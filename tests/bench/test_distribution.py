@@ -72,6 +72,20 @@ def test_test_time_training_closes_part_of_the_gap(shift_run):
     assert e["source_ttt"]["dc_loss_after"] < 0.5 * e["source_ttt"]["dc_loss_before"]
     assert e["gain_psnr"] > 0.3 and e["closed_psnr"] > 0.15, e  # measured: +1.54 dB, 0.36
     assert len(e["source_ttt"]["curve"]) == 41 and "target_ttt" not in e
+    # the discrepancy-principle stop, read off the same run, is what adapt_to_measurement(noise_std=) returns
+    from inverselab.bench.distribution import problems
+    from inverselab.methods.learned import load_network
+    from inverselab.presets import evaluate
+    from inverselab.training.adaptation import adapt_to_measurement
+
+    d = e["source_ttt_stopped"]
+    assert len(d["steps_per_image"]) == 2 and d["steps"] <= 40 and "closed_psnr_stopped" in e
+    pr = problems("mri-4x", TINY["target_images"], 32, 0)[0]
+    net = load_network(result.data["presets"]["mri-4x"]["training"]["unet"]["source"]["weights"])
+    direct = adapt_to_measurement(net, pr.y, pr.A, num_iter=40, lr=3e-4, noise_std=pr.noise.sigma)
+    assert direct.num_iter == d["steps_per_image"][0]
+    assert evaluate(direct.x, pr.x_true, pr.preset)["psnr"] == pytest.approx(d["psnr_per_image"][0], abs=1e-3)
+    assert "discrepancy stop" in result.tables[0]
     assert json.loads((out / "test-time-training.json").read_text()) == result.data
     assert (out / "test-time-training.png").stat().st_size > 10_000
 

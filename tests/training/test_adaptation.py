@@ -100,3 +100,56 @@ def test_ttt_checks_its_arguments():
         adapt_to_measurement(model, y, A, x_true=torch.rand(2, 1, 8, 8))
     with pytest.raises(ValueError, match="y must not be zero"):
         data_consistency_loss(y, torch.zeros_like(y), A)
+
+
+class _Smoother(torch.nn.Module):
+    """``model(y, A)``: a learnable 5x5 convolution of ``Aᵀy``, started as a box blur (a denoiser that a
+    data-consistency loss turns into the identity, i.e. into fitting the noise)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(1, 1, 5, padding=2, bias=False, padding_mode="reflect")
+        with torch.no_grad():
+            self.conv.weight.fill_(1 / 25)
+
+    def forward(self, y, A):
+        return self.conv(A.adjoint(y))
+
+
+def test_discrepancy_principle_stops_before_fitting_the_noise():
+    """Denoising a smooth image with a blur that TTT can turn into the identity: the fixed budget fits the
+    noise (its PSNR falls back toward the noisy image's), the discrepancy principle stops where the loss
+    reaches the noise level, earlier and at a better PSNR; a model already at the noise level takes no
+    step."""
+    from inverselab.metrics import psnr
+
+    g = torch.Generator().manual_seed(0)
+    u = torch.linspace(0, 1, 48)
+    x = (torch.sin(6 * u)[:, None] * torch.cos(4 * u)[None, :] * 0.4 + 0.5)[None, None]
+    sigma = 0.1
+    y = x + sigma * torch.randn(x.shape, generator=g)
+    A = Identity((1, 48, 48))
+    fixed = adapt_to_measurement(_Smoother(), y, A, num_iter=300, lr=1e-2)
+    stopped = adapt_to_measurement(_Smoother(), y, A, num_iter=300, lr=1e-2, noise_std=sigma)
+    assert stopped.converged and not fixed.converged and 0 < stopped.num_iter < 300
+    assert stopped.target_loss == pytest.approx(48 * 48 * sigma**2 / float((y**2).sum()))
+    assert stopped.final_loss <= stopped.target_loss < stopped.history["objective"][-2]
+    with torch.no_grad():
+        start = float(psnr(_Smoother()(y, A), x)[0])
+    p_fixed, p_stop = float(psnr(fixed.x, x)[0]), float(psnr(stopped.x, x)[0])
+    # measured: blur 32.86 dB, 300 fixed steps 20.77 (the noisy image is at 20), stopped after 7 steps 32.79
+    assert p_fixed < start - 1 and p_stop > p_fixed + 1 and p_stop > start - 0.5, (start, p_fixed, p_stop)
+    # a looser tolerance: the blur already explains y to within tau² N σ², so nothing is fitted
+    none = adapt_to_measurement(_Smoother(), y, A, num_iter=300, lr=1e-2, noise_std=sigma, tau=3.0)
+    assert none.num_iter == 0 and none.converged and torch.equal(none.x, _Smoother()(y, A).detach())
+    # a batch: one level per item
+    both = adapt_to_measurement(
+        _Smoother(), torch.cat([y, y]), A, num_iter=300, lr=1e-2, noise_std=[sigma, 1.0]
+    )
+    assert both.converged and both.num_iter == round(stopped.num_iter / 2)
+    torch.testing.assert_close(both.x[:1], stopped.x)
+    torch.testing.assert_close(both.x[1:], none.x)
+    with pytest.raises(ValueError, match="noise_std"):
+        adapt_to_measurement(_Smoother(), y, A, noise_std=[0.1, 0.2])
+    with pytest.raises(ValueError, match="tau"):
+        adapt_to_measurement(_Smoother(), y, A, noise_std=0.1, tau=0)

@@ -26,7 +26,13 @@ from .._checks import check_number, check_tensor
 from ..operators.base import LinearOperator
 from ..solvers._common import Monitor, SolverResult
 
-__all__ = ["AdaptationResult", "adapt_to_measurement", "data_consistency_loss"]
+__all__ = [
+    "AdaptationResult",
+    "adapt_to_measurement",
+    "data_consistency_loss",
+    "discrepancy_level",
+    "noise_level",
+]
 
 
 @dataclass
@@ -38,11 +44,13 @@ class AdaptationResult(SolverResult):
             ``x``.
         initial_loss: The data-consistency loss of the model before fine-tuning.
         final_loss: The data-consistency loss of ``x``.
+        target_loss: The discrepancy-principle level ``tau² N σ² / ‖y‖²`` (``nan`` without a noise level).
     """
 
     model: nn.Module | None = None
     initial_loss: float = float("nan")
     final_loss: float = float("nan")
+    target_loss: float = float("nan")
 
 
 def _sq_abs(r: torch.Tensor) -> torch.Tensor:
@@ -82,6 +90,8 @@ def adapt_to_measurement(
     *,
     num_iter: int = 100,
     lr: float = 1e-4,
+    noise_std: float | torch.Tensor | None = None,
+    tau: float = 1.0,
     callback: Callable[[int, torch.Tensor], object] | None = None,
     x_true: torch.Tensor | None = None,
     progress: bool = False,
@@ -98,6 +108,12 @@ def adapt_to_measurement(
     MRI (where they lift an ellipse-trained U-Net by 1.9 dB on natural images at 64 px), lower the PSNR
     in sparse-view CT with noisy ray sums (U-Net: +1.4 dB after 10 steps, -0.4 dB after 100; MoDL: -3 dB),
     where fitting the data mostly fits the noise (``inverselab bench --study test-time-training``).
+
+    With ``noise_std`` the budget becomes a cap and the discrepancy principle (Morozov 1966) stops the
+    fine-tuning: at the first step whose loss reaches the noise level, ``L ≤ tau² N σ² / ‖y‖²`` (``N`` entries
+    of ``y``, ``σ`` the noise standard deviation per entry, total for complex data: the expected loss of the
+    true image), and not at all when the trained network already fits the data that well. Fitting further
+    can only fit the noise.
     Any network called ``model(y, A)`` works: a
     :class:`~inverselab.networks.PostProcess` U-Net, :class:`~inverselab.networks.MoDL`,
     :class:`~inverselab.networks.UnrolledProximalGradient`, ... Each measurement of a batch is adapted
@@ -114,6 +130,9 @@ def adapt_to_measurement(
         A: The operator of the measurement.
         num_iter: Number of Adam steps (>= 0; 0 returns the model's own reconstruction).
         lr: Adam step size (> 0). Trained weights need small steps (1e-5 to 1e-3).
+        noise_std: Standard deviation of the measurement noise per entry (a number, or one per batch item),
+            e.g. ``problem.noise.sigma``; enables the discrepancy-principle stop. ``None``: the fixed budget.
+        tau: Safety factor of the discrepancy principle (>= 1 usual; the loss target scales with ``tau²``).
         callback: Called as ``callback(iteration, x)`` with the reconstruction after each step (batch 1).
         x_true: Ground truth ``(B, *A.in_shape)``, to record ``history["psnr"]`` (batch 1).
         progress: Show a progress bar.
@@ -122,7 +141,9 @@ def adapt_to_measurement(
         The :class:`AdaptationResult`: ``x`` the reconstruction ``(B, *A.in_shape)`` of the fine-tuned
         network, ``history["objective"]`` the loss ``L`` after each step (of the one measurement; for a
         batch, of the last item), ``history["psnr"]`` with ``x_true``, ``model`` the fine-tuned copy (of
-        the last item).
+        the last item), ``num_iter`` the steps taken (the mean over a batch) and ``converged`` whether the
+        discrepancy principle ended the fine-tuning (for a batch: every item's); ``target_loss`` the
+        discrepancy level (``nan`` without ``noise_std``).
 
     Raises:
         TypeError: ``model`` is not a module or ``A`` not a linear operator.
@@ -155,21 +176,29 @@ def adapt_to_measurement(
             raise ValueError(
                 f"x_true must have the batch size of y ({y.shape[0]}), got {tuple(x_true.shape)}"
             )
+    tau = float(check_number("tau", tau, low=0, low_inclusive=False))
+    sigmas = _noise_levels(noise_std, y.shape[0])
     if y.shape[0] > 1:
         if callback is not None or x_true is not None:
             raise ValueError("callback and x_true need a batch of one measurement (y has batch > 1)")
         parts = [
-            adapt_to_measurement(model, y[b : b + 1], A, num_iter=num_iter, lr=lr) for b in range(len(y))
-        ]
+            adapt_to_measurement(
+                model, y[b : b + 1], A, num_iter=num_iter, lr=lr, tau=tau,
+                noise_std=None if sigmas is None else sigmas[b],
+            )
+            for b in range(len(y))
+        ]  # fmt: skip
         last = parts[-1]
+        mean = lambda key: float(sum(getattr(p, key) for p in parts) / len(parts))  # noqa: E731
         return AdaptationResult(
             x=torch.cat([p.x for p in parts]),
             history=last.history,
-            num_iter=num_iter,
-            converged=False,
+            num_iter=round(mean("num_iter")),
+            converged=sigmas is not None and all(p.converged for p in parts),
             model=last.model,
-            initial_loss=float(sum(p.initial_loss for p in parts) / len(parts)),
-            final_loss=float(sum(p.final_loss for p in parts) / len(parts)),
+            initial_loss=mean("initial_loss"),
+            final_loss=mean("final_loss"),
+            target_loss=mean("target_loss"),
         )
 
     monitor = Monitor("test-time training", num_iter, 0.0, callback, x_true, progress)
@@ -184,7 +213,11 @@ def adapt_to_measurement(
         with torch.no_grad():
             x = net(y, A).detach()
             initial = float(data_consistency_loss(x, y, A)[0])
+        target = float("nan") if sigmas is None else discrepancy_level(y, float(sigmas[0]), tau)
+        value, reached = initial, initial <= target
         for _ in range(monitor.num_iter):
+            if reached:
+                break
             loss = data_consistency_loss(net(y, A), y, A)[0]
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -194,13 +227,61 @@ def adapt_to_measurement(
                 value = float(data_consistency_loss(x_new, y, A)[0])
             monitor.update(x_new, x, value)
             x = x_new
+            reached = value <= target
     result = monitor.result(x)
     return AdaptationResult(
         x=result.x,
         history=result.history,
         num_iter=result.num_iter,
-        converged=False,
+        converged=reached,
         model=net,
         initial_loss=initial,
-        final_loss=float(data_consistency_loss(x, y, A)[0]) if num_iter else initial,
+        final_loss=value,
+        target_loss=target,
     )
+
+
+def discrepancy_level(y: torch.Tensor, noise_std: float, tau: float = 1.0) -> float:
+    """The discrepancy-principle target of :func:`adapt_to_measurement` for one measurement:
+    ``tau² N σ² / ‖y‖²``, the expected relative data-consistency loss of the true image (``N`` entries of
+    ``y``, ``σ = noise_std`` per entry; total for complex data).
+
+    Example:
+        >>> discrepancy_level(torch.full((1, 100), 2.0), 0.1)
+        0.0025000000000000005
+    """
+    return tau**2 * y[0].numel() * float(noise_std) ** 2 / float(_sq_abs(y[:1]).sum())
+
+
+def noise_level(noise: object, y: torch.Tensor) -> torch.Tensor | None:
+    """The standard deviation per entry of the noise model ``noise`` in the measurement ``y``, one per batch
+    item, for the discrepancy principle; ``None`` when it is not known.
+
+    :class:`~inverselab.noise.GaussianNoise`: its ``sigma``; :class:`~inverselab.noise.NoNoise`: 0;
+    :class:`~inverselab.noise.RelativeGaussianNoise`: ``fraction * mean|y|`` (the model uses the noiseless
+    data's mean, which ``y`` estimates); anything else (Poisson, user models): ``None``.
+    """
+    from ..noise import GaussianNoise, NoNoise, RelativeGaussianNoise
+
+    batch = y.shape[0]
+    if isinstance(noise, NoNoise):
+        return torch.zeros(batch, dtype=torch.float64)
+    if isinstance(noise, GaussianNoise):
+        return torch.full((batch,), noise.sigma, dtype=torch.float64)
+    if isinstance(noise, RelativeGaussianNoise):
+        return noise.fraction * y.detach().abs().reshape(batch, -1).mean(dim=1).double().cpu()
+    return None
+
+
+def _noise_levels(noise_std, batch: int) -> torch.Tensor | None:
+    """``noise_std`` as ``batch`` nonnegative values (``None`` stays ``None``)."""
+    if noise_std is None:
+        return None
+    values = torch.as_tensor(noise_std, dtype=torch.float64).detach().cpu().reshape(-1)
+    if values.numel() == 1:
+        values = values.expand(batch)
+    if values.numel() != batch or not bool(torch.isfinite(values).all()) or bool((values < 0).any()):
+        raise ValueError(
+            f"noise_std must be a nonnegative number or one per measurement ({batch}), got {noise_std!r}"
+        )
+    return values
