@@ -129,7 +129,8 @@ def run_test_time_training(
     SSIM). Suites as for the
     distribution-shift study (``quick``: mri-4x at 64 px, 14 min on the shared development machine, 5 of
     them test-time training; ``full``: mri-4x and ct-sparse-60 at 128 px), 100 Adam steps of 3e-4 per
-    measurement.
+    measurement. Beside that fixed budget it reports TTT stopped by the discrepancy principle (the first step
+    whose loss reaches the preset's noise level; ``*_ttt_stopped``, read off the same run).
 
     Writes ``out/test-time-training.png`` (per preset: the bars P→Q, P→Q + TTT, Q→Q per method, and the mean
     PSNR along the fine-tuning against the Q-trained level) and ``out/test-time-training.json``.
@@ -146,14 +147,16 @@ def run_test_time_training(
         jobs: Accepted for the CLI; the study runs in one process.
         progress: Show the training progress bars.
         config: Replace the distribution-shift suite's configuration (for tests).
-        ttt: Replace the suite's test-time-training settings (``num_iter``, ``lr``, ``also_target``; for
-            tests).
+        ttt: Replace the suite's test-time-training settings (``num_iter``, ``lr``, ``also_target``,
+            ``tau``; for tests).
 
     Returns:
         The study result. ``data["presets"][name]["methods"][m]`` holds ``source``, ``source_ttt``,
         ``target`` (and ``target_ttt``): mean ``psnr``, ``ssim``, per-image values, for the TTT entries the
         mean ``dc_loss_before``/``dc_loss_after`` and the mean PSNR ``curve`` over the steps (entry 0 before
-        fine-tuning); ``gap_psnr``, ``gain_psnr`` (TTT - P→Q), ``closed_psnr``, ``closed_ssim``.
+        fine-tuning); ``gap_psnr``, ``gain_psnr`` (TTT - P→Q), ``closed_psnr``, ``closed_ssim``; with the
+        discrepancy stop, ``source_ttt_stopped`` (and ``target_ttt_stopped``: scores, mean ``steps``,
+        ``steps_per_image``, ``dc_loss_target``), ``gain_psnr_stopped`` and ``closed_psnr_stopped``.
     """
     import torch
 
