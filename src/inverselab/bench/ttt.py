@@ -367,6 +367,9 @@ def _plot(path: Path, data: dict[str, Any]) -> None:
                 curve = e["source_ttt"]["curve"]
                 ax.plot(range(len(curve)), curve, color=c, lw=1.5, label=f"{m}: P-trained + TTT")
                 ax.axhline(e["target"]["psnr"], color=c, ls="--", lw=1.0, label=f"{m}: Q-trained")
+                d = e.get("source_ttt_stopped")
+                if d is not None:  # mean PSNR where the discrepancy principle stops, at the mean step
+                    ax.plot([d["steps"]], [d["psnr"]], "o", color=c, ms=6, label=f"{m}: discrepancy stop")
             ax.set_xlabel("test-time training step (Adam)")
             ax.set_ylabel("mean PSNR on Q (dB)")
             ax.set_title(f"{name}: along the fine-tuning", fontweight="bold")
