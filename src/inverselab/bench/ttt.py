@@ -259,7 +259,14 @@ def _caption(data: dict[str, Any], suite: str) -> str:
         "(Q→Q − P→Q): 1 closes the distribution-shift gap, 0 leaves it, negative widens it (none when Q→Q "
         f"does not beat P→Q by {MIN_GAP_DB} dB, or {MIN_GAP_SSIM} in SSIM). The right panels follow the "
         "mean PSNR over the fine-tuning steps. "
-        f"{suite.capitalize()} suite; {data['wall_seconds']:.0f} s. Reference: Darestani, Liu & Heckel, "
+        + (
+            ""
+            if s.get("tau") is None
+            else "The discrepancy-stop columns end the same fine-tuning at the first step whose loss "
+            f"reaches the noise level tau² N σ² / ‖y‖² (tau = {s['tau']:g}; the dots on the right), with no "
+            "step when the network already fits the data that well (steps in parentheses, mean over images). "
+        )
+        + f"{suite.capitalize()} suite; {data['wall_seconds']:.0f} s. Reference: Darestani, Liu & Heckel, "
         "ICML 2022."
     )
 
