@@ -316,10 +316,17 @@ def _plot(path: Path, data: dict[str, Any]) -> None:
     from matplotlib.patches import Patch
 
     names = list(data["presets"])
-    colors = {"source": "#9ecae1", "source_ttt": "#fd8d3c", "target": "#08519c", "target_ttt": "#7f2704"}
+    colors = {
+        "source": "#9ecae1",
+        "source_ttt": "#fd8d3c",
+        "source_ttt_stopped": "#31a354",
+        "target": "#08519c",
+        "target_ttt": "#7f2704",
+    }
     labels = {
         "source": f"trained on P ({data['source']})",
         "source_ttt": "P-trained + TTT",
+        "source_ttt_stopped": "P-trained + TTT, discrepancy stop",
         "target": f"trained on Q ({data['target']})",
         "target_ttt": "Q-trained + TTT",
     }
@@ -334,7 +341,7 @@ def _plot(path: Path, data: dict[str, Any]) -> None:
             ax = row[0]
             keys = [
                 k
-                for k in ("source", "source_ttt", "target", "target_ttt")
+                for k in ("source", "source_ttt", "source_ttt_stopped", "target", "target_ttt")
                 if any(k in e for e in rec["methods"].values())
             ]
             width = 0.8 / len(keys)
