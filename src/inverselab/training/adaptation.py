@@ -62,7 +62,8 @@ def data_consistency_loss(x: torch.Tensor, y: torch.Tensor, A: LinearOperator) -
 
     The self-supervised loss of test-time training: 0 when ``x`` explains the measurement exactly, 1 for
     ``x = 0``. Measurement entries that ``A`` never fills (unsampled k-space, missing pixels) are zero in
-    ``y`` and in ``A x`` alike, so they add nothing. Differentiable in ``x``.
+    ``A x``; in ``y`` they are zero too, or (as in the presets, whose noise covers every entry) hold noise
+    only: a constant that no ``x`` changes. Differentiable in ``x``.
 
     Args:
         x: Images of ``A``'s input shape ``(B, *A.in_shape)`` (real images for a complex-domain operator are
@@ -100,11 +101,11 @@ def adapt_to_measurement(
 
     Minimizes ``L(θ) = ‖A f_θ(y) - y‖² / ‖y‖²`` (:func:`data_consistency_loss`) over the weights ``θ`` of a
     copy of ``model``, starting from the trained weights, by ``num_iter`` Adam steps of size ``lr`` (Kingma &
-    Ba 2015), and returns the reconstruction ``f_θ(y)`` of the fine-tuned copy. The budget is fixed: the loss
-    keeps falling as the network fits the measured entries, noise included, while the unmeasured part is left
-    to what the trained weights and the few steps make of it, so a small budget is the regularizer (the
-    paper's second ingredient, self-supervision during training, is not used here: the model is taken as it
-    was trained). The budget does not transfer between operators: 100 steps of 3e-4, chosen on single-coil
+    Ba 2015), and returns the reconstruction ``f_θ(y)`` of the fine-tuned copy. Without ``noise_std`` the
+    budget is fixed: the loss keeps falling as the network fits the measured entries, noise included, while
+    the unmeasured part is left to what the trained weights and the few steps make of it, so a small budget
+    is the regularizer (the paper's second ingredient, self-supervision during training, is not used here:
+    the model is taken as it was trained). The budget does not transfer between operators: 100 steps of 3e-4, chosen on single-coil
     MRI (where they lift an ellipse-trained U-Net by 1.9 dB on natural images at 64 px), lower the PSNR
     in sparse-view CT with noisy ray sums (U-Net: +1.4 dB after 10 steps, -0.4 dB after 100; MoDL: -3 dB),
     where fitting the data mostly fits the noise (``inverselab bench --study test-time-training``).
