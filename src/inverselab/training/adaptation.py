@@ -105,10 +105,11 @@ def adapt_to_measurement(
     budget is fixed: the loss keeps falling as the network fits the measured entries, noise included, while
     the unmeasured part is left to what the trained weights and the few steps make of it, so a small budget
     is the regularizer (the paper's second ingredient, self-supervision during training, is not used here:
-    the model is taken as it was trained). The budget does not transfer between operators: 100 steps of 3e-4, chosen on single-coil
-    MRI (where they lift an ellipse-trained U-Net by 1.9 dB on natural images at 64 px), lower the PSNR
-    in sparse-view CT with noisy ray sums (U-Net: +1.4 dB after 10 steps, -0.4 dB after 100; MoDL: -3 dB),
-    where fitting the data mostly fits the noise (``inverselab bench --study test-time-training``).
+    the model is taken as it was trained). The budget does not transfer between operators: 100 steps of
+    3e-4, chosen on single-coil MRI (where they lift an ellipse-trained U-Net by 1.9 dB on natural images at
+    64 px), lower the PSNR in sparse-view CT with noisy ray sums (U-Net: +1.4 dB after 10 steps, -0.4 dB
+    after 100; MoDL: -3 dB), where fitting the data mostly fits the noise (``inverselab bench --study
+    test-time-training``).
 
     With ``noise_std`` the budget becomes a cap and the discrepancy principle (Morozov 1966) stops the
     fine-tuning: at the first step whose loss reaches the noise level, ``L ≤ tau² N σ² / ‖y‖²`` (``N`` entries
