@@ -264,9 +264,10 @@ METHODS: dict[str, MethodInfo] = {
         MethodInfo(
             "lista-cp",
             f"{_L}:lista_cp",
-            "LISTA-CP: coupled weights x + W^T(y - Ax), learned W and thresholds (trained weights)",
+            "LISTA-CP: coupled weights x + W^T(y - Ax), learned W and thresholds; shipped tied weights (from "
+            "the analytic weight) for cs-sparse-250x500",
             "learned",
-            "Chen, Liu, Wang & Yin, NeurIPS 2018",
+            "Chen, Liu, Wang & Yin, NeurIPS 2018; Liu, Chen, Wang & Yin, ICLR 2019 (tied, analytic start)",
         ),
         MethodInfo(
             "lista-cpss",
