@@ -35,7 +35,7 @@ import torch
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
-from .._checks import check_number, check_tensor
+from .._checks import check_choice, check_number, check_tensor
 from ..operators.base import complex_dtype_of
 from ..operators.mri import MultiCoilMRI, fft2c, ifft2c
 from .unet import UNet
@@ -242,6 +242,7 @@ class VarNet(nn.Module):
         sens_num_pool_layers: int = 2,
         checkpointing: bool = False,
         zero_init: bool = False,
+        maps: str = "estimate",
     ):
         """Build the network.
 
@@ -259,13 +260,22 @@ class VarNet(nn.Module):
                 exactly the zero-filled baseline and training learns corrections to it (ours, not the
                 paper's, like the zero last layer of :class:`PostProcess`; it learns faster on a CPU
                 budget). The paper's random start is the default.
+            maps: ``"estimate"`` (the paper's: a :class:`SensitivityModel` estimates the coil maps from the
+                auto-calibration band) or ``"operator"`` (use the maps of the operator ``A``, when they are
+                known, as the variational network of Hammernik et al. 2018 and MoDL do with precomputed maps;
+                no sensitivity network, so ``sens_chans`` and ``sens_num_pool_layers`` are ignored).
         """
         super().__init__()
         self.num_cascades = int(check_number("num_cascades", num_cascades, low=1, integer=True))
         if not isinstance(checkpointing, bool):
             raise TypeError(f"checkpointing must be a bool, got {type(checkpointing).__name__}")
         self.checkpointing = checkpointing
-        self.sens_model = SensitivityModel(chans=sens_chans, num_pool_layers=sens_num_pool_layers)
+        self.maps = check_choice("maps", maps, ("estimate", "operator"))
+        self.sens_model = (
+            SensitivityModel(chans=sens_chans, num_pool_layers=sens_num_pool_layers)
+            if self.maps == "estimate"
+            else None
+        )
         self.cascades = nn.ModuleList(
             VarNetBlock(chans=chans, num_pool_layers=num_pool_layers) for _ in range(self.num_cascades)
         )
@@ -284,11 +294,17 @@ class VarNet(nn.Module):
         return {
             "num_cascades": self.num_cascades,
             "chans": unet.chans,
-            "sens_chans": self.sens_model.unet.chans,
             "num_pool_layers": unet.num_pool_layers,
-            "sens_num_pool_layers": self.sens_model.unet.num_pool_layers,
             "checkpointing": self.checkpointing,
             "zero_init": self.zero_init,
+            **(
+                {
+                    "sens_chans": self.sens_model.unet.chans,
+                    "sens_num_pool_layers": self.sens_model.unet.num_pool_layers,
+                }
+                if self.sens_model is not None
+                else {"maps": self.maps}
+            ),
         }
 
     def num_parameters(self) -> int:
@@ -306,17 +322,22 @@ class VarNet(nn.Module):
         return fn(*args)
 
     def reconstruct_kspace(self, y: torch.Tensor, A: MultiCoilMRI) -> tuple[torch.Tensor, torch.Tensor]:
-        """The final k-space estimate ``k_T`` and the estimated maps ``S``, both ``(B, C, H, W)`` complex.
+        """The final k-space estimate ``k_T`` ``(B, C, H, W)`` and the coil maps ``S`` used (estimated,
+        ``(B, C, H, W)``; or the operator's, ``(1, C, H, W)``), complex.
 
         Args:
             y: Measured k-space ``(B, C, H, W)``; entries the mask does not sample are ignored.
-            A: The :class:`~inverselab.operators.MultiCoilMRI` operator (only its mask is used).
+            A: The :class:`~inverselab.operators.MultiCoilMRI` operator (its mask; its maps with
+                ``maps="operator"``).
         """
         y = self._check(y, A)
         real = next(self.parameters()).dtype
         mask = A.mask.to(device=y.device, dtype=real)
         y = y.to(complex_dtype_of(real)) * mask
-        maps = self._run(self.sens_model, y, A.mask)
+        if self.sens_model is None:
+            maps = A.maps.to(device=y.device, dtype=y.dtype)[None]
+        else:
+            maps = self._run(self.sens_model, y, A.mask)
         k = y
         for cascade in self.cascades:
             k = self._run(cascade, k, y, mask, maps)
