@@ -502,17 +502,17 @@ def _denoiser(weights=None, sigma=None, self_ensemble: bool = False) -> Method:
 def _sparse(name: str, weights) -> Method:
     from ..methods.learned import _network_of_kind, load_network
 
-    if weights is None and name != "sparse-coder":  # the method's own default (its shipped network)
-        import inspect
-
-        from ..methods import METHODS
-
-        weights = inspect.signature(METHODS[name].load()).parameters["weights"].default
     if name == "sparse-coder":
         if weights is None:
             raise ValueError("weights is required for sparse-coder (name or path)")
         net = load_network(weights)
     else:
+        if weights is None:  # the method's own default (its shipped network, if it has one)
+            import inspect
+
+            from ..methods import METHODS
+
+            weights = inspect.signature(METHODS[name].load()).parameters["weights"].default
         net = _network_of_kind(weights, name, exact=True)
 
     def sparse(y: torch.Tensor, A: LinearOperator) -> torch.Tensor:
